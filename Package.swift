@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Hardware popcount for the distance kernels. Every x86-64 machine this project targets has it;
+/// wider kernels (AVX-512 VPOPCNTDQ) would be chosen at run time, never required at build time.
+let popcount: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mpopcnt"])]
+
+let package = Package(
+    name: "hashidx",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "HashIdx", targets: ["HashIdx"]),
+        .library(name: "Hamming", targets: ["Hamming"]),
+        .executable(name: "hashidx", targets: ["HashIdxCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "Hamming", swiftSettings: popcount),
+        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"], swiftSettings: popcount),
+        .executableTarget(
+            name: "HashIdxCommand",
+            dependencies: ["HashIdx", "Hamming", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "HashIdxTests",
+            dependencies: ["HashIdx", "Hamming", "LMDB", "HashIdxCommand"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

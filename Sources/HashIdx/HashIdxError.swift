@@ -1,0 +1,62 @@
+import Hamming
+import LMDB
+
+/// Why an index operation failed. Each case carries what was expected and what was found; a
+/// failed call leaves the index exactly as it was before the call.
+public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A malformed code, code width or substring layout.
+    case code(CodeError)
+    /// A code of the wrong width for this index.
+    case codeWidth(expectedBits: Int, foundBits: Int)
+    /// A range-query radius outside 0…B.
+    case invalidRadius(Int, bits: Int)
+    /// A k ≤ 0 for a nearest-neighbour query.
+    case invalidK(Int)
+    /// The directory holds no hashidx index.
+    case notAnIndex(path: String, reason: String)
+    /// The directory already holds an index (on create).
+    case alreadyExists(path: String)
+    /// The index was written by a newer format version than this code reads.
+    case newerFormat(found: UInt32, supported: UInt32)
+    /// A write was attempted on an index opened read-only.
+    case readOnly(path: String)
+    /// The stored data breaks an invariant of the format.
+    case corrupt(String)
+    /// The index has no room left: the disk is full, or the map cannot grow further.
+    case full(String)
+    /// An LMDB or file-system failure.
+    case storage(LMDBError, operation: String)
+    /// The index was closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .code(let e): return e.description
+        case .codeWidth(let e, let f): return "the index holds \(e)-bit codes, found a \(f)-bit code"
+        case .invalidRadius(let r, let b): return "radius must be between 0 and \(b) (the code width), found \(r)"
+        case .invalidK(let k): return "k must be at least 1, found \(k)"
+        case .notAnIndex(let p, let why): return "'\(p)' is not a hashidx index: \(why)"
+        case .alreadyExists(let p): return "'\(p)' already holds an index"
+        case .newerFormat(let f, let s):
+            return "the index has format version \(f), newer than the newest this build reads (\(s)); upgrade hashidx"
+        case .readOnly(let p): return "the index '\(p)' was opened read-only and cannot be written"
+        case .corrupt(let what): return "the index is corrupt: \(what)"
+        case .full(let what): return "no room left: \(what)"
+        case .storage(let e, let op): return "\(op) failed: \(e)"
+        case .closed: return "the index is closed"
+        }
+    }
+}
+
+extension HashIdxError {
+    /// Wraps an LMDB error raised during `operation`, mapping the disk-full case.
+    static func wrap(_ error: any Error, _ operation: String) -> HashIdxError {
+        if let e = error as? HashIdxError { return e }
+        if let e = error as? CodeError { return .code(e) }
+        if let e = error as? LMDBError {
+            if e == .noSpace { return .full("the disk is full during \(operation)") }
+            return .storage(e, operation: operation)
+        }
+        return .storage(LMDBError(code: -1), operation: "\(operation): \(error)")
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Hamming
+import LMDB
+
+/// A persistent multi-index-hashing index of B-bit binary codes, stored in one LMDB
+/// environment (a directory).
+///
+/// Every code gets a dense row number; codes are stored in chunks of contiguous rows so that a
+/// scan and candidate verification read them in place through the memory map. Each of the m
+/// substring tables maps a substring value to the sorted rows that have it.
+///
+/// One instance per directory per process (LMDB forbids opening a file twice in one process);
+/// several processes may open the same index, one writing at a time and any number reading.
+/// The instance is thread-safe: queries run concurrently with each other and with a writer;
+/// writes are serialised.
+public final class HashIndex: @unchecked Sendable {
+    /// The index directory.
+    public let path: String
+    /// Code width B in bits.
+    public var bits: Int { header.bits }
+    /// Bytes per packed code, ⌈B/8⌉.
+    public let codeBytes: Int
+    /// How codes are cut into substrings.
+    public var layout: SubstringLayout { header.layout }
+    /// Whether the index was opened read-only.
+    public var isReadOnly: Bool { environment.isReadOnly }
+    /// The cost model the planner uses to choose between probing and scanning.
+    public var costModel: CostModel {
+        get { costLock.withLock { _costModel } }
+        set { costLock.withLock { _costModel = newValue } }
+    }
+
+    let header: Format.Header
+    let environment: Environment
+    let tables: Tables
+    let kernel: DistanceKernel
+    let rowShift: Int
+    let rowMask: Int
+
+    let mapLock = ReadWriteLock()
+    let writeLock = Mutex()
+    let poolLock = Mutex()
+    let costLock = Mutex()
+    var _costModel = CostModel()
+    var idleReaders: [Reader] = []
+    /// Bumped whenever this process remaps the file; cached map pointers are keyed by it.
+    var mapGeneration = 0
+
+    /// The LMDB databases of an index.
+    struct Tables {
+        let meta: Database
+        let codes: Database
+        let rowIDs: Database
+        let ids: Database
+        let substrings: [Database]
+    }
+
+    /// Options for creating an index.
+    public struct Configuration: Sendable {
+        /// Code width B in bits (8…1024).
+        public var bits: Int
+        /// Substring count m; nil picks max(1, round(B / log2 N)) from `expectedCount`.
+        public var substringCount: Int?
+        /// The expected number of codes N, used only to pick the default m.
+        public var expectedCount: Int
+        /// Initial map size in bytes; the map doubles whenever it fills.
+        public var initialMapSize: Int
+        /// Skip fsync at commit: faster loads, but a power loss may drop the last batches.
+        public var noSync: Bool
+
+        public init(bits: Int, substringCount: Int? = nil, expectedCount: Int = 1_000_000,
+                    initialMapSize: Int = 1 << 30, noSync: Bool = false) {
+            self.bits = bits
+            self.substringCount = substringCount
+            self.expectedCount = expectedCount
+            self.initialMapSize = initialMapSize
+            self.noSync = noSync
+        }
+
+        /// The substring layout these options give.
+        public func layout() throws(HashIdxError) -> SubstringLayout {
+            do {
+                guard BinaryCode.supportedBits.contains(bits) else { throw CodeError.unsupportedBits(bits) }
+                let m = substringCount ?? SubstringLayout.defaultSubstringCount(bits: bits, expectedCount: expectedCount)
+                return try SubstringLayout(bits: bits, substringCount: m)
+            } catch let e as CodeError { throw .code(e) } catch { throw .wrap(error, "create") }
+        }
+    }
+
+    /// How to open an existing index.
+    public enum AccessMode: Sendable {
+        case readWrite
+        case readOnly
+    }
+
+    static let maxDatabases: UInt32 = 64 + 1024
+
+    // MARK: - Create and open
+
+    /// Creates a new, empty index in directory `path` (created if missing; it must not hold an index).
+    /// - Throws: ``HashIdxError/code(_:)`` for a bad B or m, ``HashIdxError/alreadyExists(path:)``.
+    public static func create(at path: String, _ configuration: Configuration) throws(HashIdxError) -> HashIndex {
+        let layout = try configuration.layout()
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path + "/data.mdb") { throw .alreadyExists(path: path) }
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            throw .notAnIndex(path: path, reason: "it is a file, expected a directory")
+        }
+        do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .storage(LMDBError(code: 13), operation: "creating directory '\(path)': \(error.localizedDescription)")
+        }
+        let env: Environment
+        do {
+            env = try Environment(path: path, mapSize: configuration.initialMapSize, maxDatabases: maxDatabases,
+                                  noSync: configuration.noSync)
+        } catch { throw .wrap(error, "creating the index at '\(path)'") }
+        let header = Format.Header(version: Format.version, layout: layout,
+                                   rowsPerChunk: Format.rowsPerChunk(codeBytes: (layout.bits + 7) / 8))
+        let tables: Tables
+        do {
+            let txn = try env.begin(readOnly: false)
+            defer { txn.abort() }
+            let meta = try txn.openDatabase(Format.metaTable, create: true)
+            let codes = try txn.openDatabase(Format.codesTable, create: true)
+            let rowIDs = try txn.openDatabase(Format.rowIDsTable, create: true)
+            let ids = try txn.openDatabase(Format.idsTable, create: true)
+            var subs: [Database] = []
+            for k in 0..<layout.count {
+                subs.append(try txn.openDatabase(Format.substringTable(k), create: true, flags: [.duplicateSort, .duplicateFixed]))
+            }
+            let h = header.encoded()
+            try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            try txn.commit()
+            tables = Tables(meta: meta, codes: codes, rowIDs: rowIDs, ids: ids, substrings: subs)
+        } catch { throw .wrap(error, "creating the index at '\(path)'") }
+        return HashIndex(path: path, environment: env, header: header, tables: tables)
+    }
+
+    /// Opens an existing index.
+    /// - Throws: ``HashIdxError/notAnIndex(path:reason:)`` if `path` holds no index,
+    ///   ``HashIdxError/newerFormat(found:supported:)`` if it was written by a newer format.
+    public static func open(at path: String, mode: AccessMode = .readWrite, noSync: Bool = false) throws(HashIdxError) -> HashIndex {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw .notAnIndex(path: path, reason: "no such file or directory")
+        }
+        guard isDir.boolValue else { throw .notAnIndex(path: path, reason: "it is a file, expected a directory") }
+        guard fm.fileExists(atPath: path + "/data.mdb") else {
+            throw .notAnIndex(path: path, reason: "the directory has no data.mdb")
+        }
+        let env: Environment
+        do {
+            env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: maxDatabases,
+                                  readOnly: mode == .readOnly, noSync: noSync)
+            // Adopt the size recorded in the file (it may be larger than the 1 MiB asked for).
+            try env.setMapSize(0)
+        } catch let e where e == .invalid || e == .versionMismatch {
+            throw .notAnIndex(path: path, reason: "data.mdb is not an LMDB file (\(e))")
+        } catch let e where e == .accessDenied && mode == .readWrite {
+            throw .readOnly(path: path)
+        } catch { throw .wrap(error, "opening '\(path)'") }
+        let header: Format.Header
+        let tables: Tables
+        do {
+            (header, tables) = try readSchema(env, path: path)
+        } catch { throw .wrap(error, "opening '\(path)'") }
+        return HashIndex(path: path, environment: env, header: header, tables: tables)
+    }
+
+    /// Reads the header record and opens every table of an existing index.
+    private static func readSchema(_ env: Environment, path: String) throws -> (Format.Header, Tables) {
+        let txn = try env.begin(readOnly: true)
+        defer { txn.abort() }
+        guard let meta = try openExisting(txn, Format.metaTable) else {
+            throw HashIdxError.notAnIndex(path: path, reason: "the LMDB file has no 'meta' table")
+        }
+        guard let raw = try Format.headerKey.withUnsafeBytes({ k in try txn.get(meta, key: k) }) else {
+            throw HashIdxError.notAnIndex(path: path, reason: "the 'meta' table has no header record")
+        }
+        let header = try Format.Header.decode(raw, path: path)
+        var names = [Format.codesTable, Format.rowIDsTable, Format.idsTable]
+        names += (0..<header.layout.count).map(Format.substringTable)
+        var dbs: [Database] = []
+        for name in names {
+            guard let db = try openExisting(txn, name) else { throw HashIdxError.corrupt("table '\(name)' is missing") }
+            dbs.append(db)
+        }
+        // Handles opened in a read transaction outlive it only if it commits.
+        try txn.commit()
+        return (header, Tables(meta: meta, codes: dbs[0], rowIDs: dbs[1], ids: dbs[2], substrings: Array(dbs[3...])))
+    }
+
+    private static func openExisting(_ txn: Transaction, _ name: String) throws -> Database? {
+        do { return try txn.openDatabase(name) } catch let e where e == .notFound { return nil }
+    }
+
+    init(path: String, environment: Environment, header: Format.Header, tables: Tables) {
+        self.path = path
+        self.environment = environment
+        self.header = header
+        self.tables = tables
+        self.codeBytes = (header.bits + 7) / 8
+        self.kernel = DistanceKernel(codeBytes: codeBytes)
+        self.rowShift = header.rowsPerChunk.trailingZeroBitCount
+        self.rowMask = header.rowsPerChunk - 1
+    }
+
+    /// The number of stored codes.
+    public var count: Int {
+        get throws(HashIdxError) {
+            do { return try withReader { $0.count } } catch { throw .wrap(error, "count") }
+        }
+    }
+
+    /// The stored code of `id`, or nil if no code has that id.
+    public func code(for id: UInt64) throws(HashIdxError) -> BinaryCode? {
+        do {
+            return try withReader { r -> BinaryCode? in
+                guard let row = try r.row(of: id) else { return nil }
+                let p = r.codePointer(row)
+                return try BinaryCode(bytes: Array(UnsafeRawBufferPointer(start: p, count: codeBytes)), bits: bits)
+            }
+        } catch { throw .wrap(error, "fetching id \(id)") }
+    }
+
+    /// Flushes to disk (needed only when opened with `noSync`).
+    public func sync() throws(HashIdxError) {
+        do { try environment.sync() } catch { throw .wrap(error, "sync") }
+    }
+
+    /// Checks that `code` fits this index.
+    func check(_ code: BinaryCode) throws(HashIdxError) {
+        guard code.bits == bits else { throw .codeWidth(expectedBits: bits, foundBits: code.bits) }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Hamming
+
+// The query planner. Symbols follow the multi-index-hashing papers, inside this file only:
+//   B = code width in bits, m = substring count, b_k = width of substring k,
+//   r = query radius, s = radius within one substring, N = stored codes.
+
+extension Reader {
+    /// Exact range query: every stored code within Hamming distance `radius` (inclusive) of
+    /// `query`, as hits in ``hits``. Probes by the pigeonhole plan unless the cost model says a
+    /// scan is cheaper (or `choice` forces a path); the answer is the same either way.
+    func range(_ query: UnsafeRawPointer, radius r: Int, choice: PathChoice, model: CostModel) throws {
+        let layout = index.layout
+        let m = layout.count
+        // r = m·r' + a, 0 ≤ a < m: a+1 tables are probed at radius r', the other m−a−1 at r'−1.
+        // The a+1 narrowest (the last ones) get the larger radius: fewer masks for the same proof.
+        let rPrime = r / m, a = r % m
+        func substringRadius(_ k: Int) -> Int { k >= m - (a + 1) ? rPrime : rPrime - 1 }
+
+        let scanCost = model.scanCost(count: count, codeBytes: index.codeBytes)
+        var probeEstimate = 0.0
+        for k in 0..<m {
+            let volume = HammingBall.volume(width: layout.widths[k], radius: substringRadius(k))
+            probeEstimate += model.probeCost(lookups: volume, candidates: volume * Double(count) / exp2(Double(layout.widths[k])))
+        }
+        stats.radiusReached = r
+        if choice == .scan || (choice == .automatic && probeEstimate > scanCost) {
+            scanRange(query, radius: r)
+            return
+        }
+        // Abandon probing for a scan if the work done passes twice the scan's cost.
+        let abortCost = choice == .automatic ? 2 * scanCost : .infinity
+        let kernel = index.kernel
+        var aborted = false
+        probing: for k in 0..<m {
+            let s = substringRadius(k)
+            if s < 0 { continue }
+            let value = layout.value(k, of: query)
+            for w in 0...min(s, layout.widths[k]) {
+                let finished = try HammingBall.forEachMask(width: layout.widths[k], weight: w) { mask in
+                    stats.lookups += 1
+                    _ = try forEachRow(table: k, key: value ^ mask) { row in
+                        if markVisited(row) {
+                            stats.candidates += 1
+                            let d = kernel.distance(query, codePointer(Int(row)))
+                            if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
+                        } else {
+                            stats.duplicates += 1
+                        }
+                    }
+                    return model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates)) <= abortCost
+                }
+                if !finished { aborted = true; break probing }
+            }
+        }
+        if aborted {
+            let lookups = stats.lookups
+            resetScratch()
+            stats.lookups = lookups
+            stats.switchedToScan = true
+            stats.radiusReached = r
+            scanRange(query, radius: r)
+        }
+    }
+
+    private func scanRange(_ query: UnsafeRawPointer, radius r: Int) {
+        stats.path = .scan
+        stats.candidates += count
+        scanAll(query) { row, d in
+            if d <= r { hits.append(Hit(row: UInt32(row), distance: Int32(d))) }
+        }
+    }
+
+    /// Exact k nearest neighbours: on return, ``hits`` holds every code with distance ≤ the
+    /// returned bound, and at least min(k, N) of them. Grows the substring radius s = 0, 1, …
+    /// table by table and stops by the last-chance rule; switches to a scan when the next step
+    /// would cost more than scanning (unless `choice` forces a path). No radius cap.
+    func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel) throws -> Int {
+        let layout = index.layout
+        let m = layout.count, B = index.bits
+        let need = min(k, count)
+        if need == 0 { stats.radiusReached = B; return B }
+        if choice == .scan { return scanNearest(query, k: need) }
+        let scanCost = model.scanCost(count: count, codeBytes: index.codeBytes)
+        let kernel = index.kernel
+        var countAt = [Int](repeating: 0, count: B + 1)
+        var covered = -1          // distances 0…covered are proven complete
+        var within = 0            // hits with distance ≤ covered
+        var spent = 0.0
+        let values = (0..<m).map { layout.value($0, of: query) }
+        let widest = layout.widths.max()!
+        var s = 0
+        while true {
+            for j in 0..<m {
+                let b = layout.widths[j]
+                if s <= b {
+                    if choice == .automatic {
+                        let lookups = HammingBall.binomial(b, s)
+                        let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
+                        let perLookup = max(Double(count) / exp2(Double(b)), observed)
+                        let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup)
+                        if spent + step > scanCost {
+                            let lookupsDone = stats.lookups
+                            resetScratch()
+                            stats.lookups = lookupsDone
+                            stats.switchedToScan = true
+                            return scanNearest(query, k: need)
+                        }
+                        spent += step
+                    }
+                    try HammingBall.forEachMask(width: b, weight: s) { mask in
+                        stats.lookups += 1
+                        _ = try forEachRow(table: j, key: values[j] ^ mask) { row in
+                            if markVisited(row) {
+                                stats.candidates += 1
+                                let d = kernel.distance(query, codePointer(Int(row)))
+                                hits.append(Hit(row: row, distance: Int32(d)))
+                                countAt[d] += 1
+                                if d <= covered { within += 1 }
+                            } else {
+                                stats.duplicates += 1
+                            }
+                        }
+                        return true
+                    }
+                }
+                // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
+                // one differs by > s in tables 0…j and by > s−1 in the others.
+                let bound = min(s * m + j, B)
+                while covered < bound { covered += 1; within += countAt[covered] }
+                if within >= need || stats.candidates == count {
+                    let radius = stats.candidates == count ? B : bound
+                    stats.radiusReached = radius
+                    return radius
+                }
+            }
+            s += 1
+            precondition(s <= widest + 1, "every code must be found once s exceeds the widest substring")
+        }
+    }
+
+    /// k nearest by a scan that keeps only distances ≤ a shrinking limit (a counting sort over
+    /// the distances 0…B, no heap).
+    private func scanNearest(_ query: UnsafeRawPointer, k: Int) -> Int {
+        let B = index.bits
+        stats.path = .scan
+        stats.candidates += count
+        var countAt = [Int](repeating: 0, count: B + 1)
+        var limit = B, kept = 0
+        scanAll(query) { row, d in
+            if d <= limit {
+                hits.append(Hit(row: UInt32(row), distance: Int32(d)))
+                countAt[d] += 1
+                kept += 1
+                // Drop the farthest level while the nearer ones alone still hold k codes.
+                while limit > 0 && kept - countAt[limit] >= k {
+                    kept -= countAt[limit]
+                    countAt[limit] = 0
+                    limit -= 1
+                }
+                if hits.count > 4 * kept + 1024 {
+                    let l = limit
+                    hits.removeAll { Int($0.distance) > l }
+                }
+            }
+        }
+        stats.radiusReached = limit
+        return limit
+    }
+}

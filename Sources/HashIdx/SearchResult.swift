@@ -1,0 +1,56 @@
+/// One stored code found by a query.
+public struct Neighbor: Hashable, Sendable {
+    /// The external id given at insertion.
+    public let id: UInt64
+    /// Hamming distance to the query, in bits.
+    public let distance: Int
+
+    public init(id: UInt64, distance: Int) {
+        self.id = id
+        self.distance = distance
+    }
+}
+
+/// How a query was answered.
+public enum SearchPath: String, Sendable, Codable {
+    /// Multi-index hashing: substring tables probed by Hamming-ball enumeration.
+    case probe
+    /// A linear scan of every stored code.
+    case scan
+}
+
+/// What the caller lets the planner do.
+public enum PathChoice: Sendable {
+    /// The planner decides by its cost model (the default).
+    case automatic
+    /// Always probe (for tests and measurements); the answer is the same.
+    case probe
+    /// Always scan (for tests and measurements); the answer is the same.
+    case scan
+}
+
+/// Per-query work counters, returned with every result (never kept globally).
+public struct QueryStatistics: Sendable, Equatable {
+    /// Substring-table look-ups (keys probed).
+    public var lookups = 0
+    /// Distinct stored codes whose full distance was computed (for a scan: every code).
+    public var candidates = 0
+    /// Posting entries skipped because their row was already a candidate.
+    public var duplicates = 0
+    /// Largest radius, in bits, up to which the answer is proven complete.
+    public var radiusReached = 0
+    /// The path that produced the answer.
+    public var path: SearchPath = .probe
+    /// True if probing was started and then abandoned for a scan.
+    public var switchedToScan = false
+    /// Engine time for this query, in seconds.
+    public var seconds = 0.0
+
+    public init() {}
+}
+
+/// The answer to one query: neighbours sorted by (distance, id), ascending, and its statistics.
+public struct SearchResult: Sendable {
+    public var neighbors: [Neighbor]
+    public var statistics: QueryStatistics
+}

@@ -1,0 +1,113 @@
+import CLMDB
+
+/// A cursor over one database inside one transaction. Keys and values it returns point into the
+/// map and are valid until the transaction ends or the cursor moves on a write.
+public final class Cursor {
+    let handle: OpaquePointer
+    private let transaction: Transaction
+
+    init(handle: OpaquePointer, transaction: Transaction) {
+        self.handle = handle
+        self.transaction = transaction
+    }
+
+    deinit { mdb_cursor_close(handle) }
+
+    /// A key and a value, both borrowed from the map.
+    public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+
+    @inline(__always)
+    private func op(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws(LMDBError) -> Entry? {
+        var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, operation)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc)
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Positions at the first entry.
+    public func first() throws(LMDBError) -> Entry? { try op(MDB_FIRST) }
+    /// Positions at the last entry.
+    public func last() throws(LMDBError) -> Entry? { try op(MDB_LAST) }
+    /// Moves to the next entry (the next duplicate, then the next key).
+    public func next() throws(LMDBError) -> Entry? { try op(MDB_NEXT) }
+    /// Moves to the first value of the next key.
+    public func nextKey() throws(LMDBError) -> Entry? { try op(MDB_NEXT_NODUP) }
+    /// Positions at exactly `key` (its first duplicate), or returns nil.
+    public func seek(exactly key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_KEY, key: key) }
+    /// Positions at exactly `key` without returning it (`MDB_SET`, the cheapest look-up).
+    /// Returns false if the key is absent.
+    @inline(__always)
+    public func moveTo(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Bool {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        let rc = mdb_cursor_get(handle, &k, nil, MDB_SET)
+        if rc == MDB_NOTFOUND { return false }
+        try check(rc)
+        return true
+    }
+
+    /// Re-binds a cursor of a read-only transaction after that transaction was reset and renewed.
+    public func renew() throws(LMDBError) {
+        try check(mdb_cursor_renew(transaction.handle, handle))
+    }
+    /// Positions at the first key ≥ `key`, or returns nil.
+    public func seek(atLeast key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_RANGE, key: key) }
+
+    /// For `MDB_DUPFIXED` databases: up to a page of the current key's duplicates, from the
+    /// cursor's position (call after a seek). The value buffer holds the items back to back.
+    public func duplicatesPage() throws(LMDBError) -> UnsafeRawBufferPointer? { try op(MDB_GET_MULTIPLE)?.value }
+    /// For `MDB_DUPFIXED` databases: the next page of the current key's duplicates, or nil.
+    public func nextDuplicatesPage() throws(LMDBError) -> UnsafeRawBufferPointer? {
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, MDB_NEXT_MULTIPLE)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc)
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
+
+    /// Number of duplicates of the current key.
+    public func duplicateCount() throws(LMDBError) -> Int {
+        var n: Int = 0
+        try check(mdb_cursor_count(handle, &n))
+        return n
+    }
+
+    /// Stores `value` under `key`. `flags` may be `MDB_APPEND`, `MDB_APPENDDUP`, `MDB_NODUPDATA`.
+    public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: UInt32 = 0) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_cursor_put(handle, &k, &v, flags))
+    }
+
+    /// Stores `count` fixed-size items (each `itemSize` bytes, back to back in `items`) under one
+    /// key of an `MDB_DUPFIXED` database (`MDB_MULTIPLE`). Returns how many were written.
+    @discardableResult
+    public func putMultiple(key: UnsafeRawBufferPointer, items: UnsafeRawBufferPointer, itemSize: Int, count: Int,
+                            flags: UInt32 = 0) throws(LMDBError) -> Int {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var vals = (MDB_val(mv_size: itemSize, mv_data: UnsafeMutableRawPointer(mutating: items.baseAddress)),
+                    MDB_val(mv_size: count, mv_data: nil))
+        try withUnsafeMutablePointer(to: &vals) { (p) throws(LMDBError) in
+            try p.withMemoryRebound(to: MDB_val.self, capacity: 2) { (v) throws(LMDBError) in
+                try check(mdb_cursor_put(handle, &k, v, flags | UInt32(MDB_MULTIPLE)))
+            }
+        }
+        return vals.1.mv_size
+    }
+
+    /// Deletes the entry at the cursor (with `allDuplicates`: every value of its key).
+    public func deleteCurrent(allDuplicates: Bool = false) throws(LMDBError) {
+        try check(mdb_cursor_del(handle, allDuplicates ? UInt32(MDB_NODUPDATA) : 0))
+    }
+}
+
+/// Put flags, re-exported as `UInt32` (LMDB's macros import as `Int32`).
+public enum PutFlags {
+    public static let noOverwrite = UInt32(MDB_NOOVERWRITE)
+    public static let noDuplicateData = UInt32(MDB_NODUPDATA)
+    public static let append = UInt32(MDB_APPEND)
+    public static let appendDuplicate = UInt32(MDB_APPENDDUP)
+}

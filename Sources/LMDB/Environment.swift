@@ -1,0 +1,87 @@
+import CLMDB
+
+/// One LMDB environment: a directory holding `data.mdb` and `lock.mdb`, memory-mapped.
+///
+/// Opened with `MDB_NOTLS`, so read transactions are not tied to a thread (Swift tasks hop
+/// threads). Open a path at most once per process: LMDB forbids two environments on the same
+/// file in one process. A write transaction must begin and end on one thread; ``Transaction``
+/// is only ever used inside a synchronous closure by the layers above.
+public final class Environment: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// Whether the environment was opened read-only (`MDB_RDONLY`).
+    public let isReadOnly: Bool
+    /// The directory that holds the environment.
+    public let path: String
+
+    /// Opens (and, unless read-only, creates) the environment in directory `path`.
+    /// - Parameters:
+    ///   - mapSize: initial map size in bytes; the map grows later through ``setMapSize(_:)``.
+    ///   - maxDatabases: the number of named databases that may be opened.
+    ///   - readOnly: open with `MDB_RDONLY`; writes then fail with ``LMDBError/accessDenied``.
+    ///   - noSync: skip the fsync at commit (`MDB_NOSYNC`): faster, but a system crash may lose
+    ///     the last transactions. Never corrupts the file.
+    /// - Throws: ``LMDBError``, for example ``LMDBError/noEntry`` if the directory does not exist,
+    ///   or ``LMDBError/invalid`` if the file is not an LMDB file.
+    public init(path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32 = 126,
+                readOnly: Bool = false, noSync: Bool = false) throws(LMDBError) {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env))
+        guard let env else { throw LMDBError(code: 12) }
+        do {
+            try check(mdb_env_set_maxdbs(env, maxDatabases))
+            try check(mdb_env_set_maxreaders(env, maxReaders))
+            try check(mdb_env_set_mapsize(env, mapSize))
+            var flags = UInt32(MDB_NOTLS) | UInt32(MDB_NORDAHEAD)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            if noSync { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(env, path, flags, 0o644))
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.isReadOnly = readOnly
+        self.path = path
+    }
+
+    deinit { mdb_env_close(handle) }
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_mapsize
+    }
+
+    /// Information about the environment: map size, last page used, last transaction id, readers.
+    public var info: MDB_envinfo {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info
+    }
+
+    /// Page size of the database file in bytes.
+    public var pageSize: Int {
+        var stat = MDB_stat()
+        mdb_env_stat(handle, &stat)
+        return Int(stat.ms_psize)
+    }
+
+    /// Sets the map size. Only valid while this process has no transaction open. Passing 0
+    /// adopts the size another process grew the map to (after ``LMDBError/mapResized``).
+    public func setMapSize(_ bytes: Int) throws(LMDBError) {
+        try check(mdb_env_set_mapsize(handle, bytes))
+    }
+
+    /// Flushes buffers to disk (only needed with `noSync`).
+    public func sync(force: Bool = true) throws(LMDBError) {
+        try check(mdb_env_sync(handle, force ? 1 : 0))
+    }
+
+    /// Begins a transaction. Read-write transactions must end on the thread that began them.
+    public func begin(readOnly: Bool) throws(LMDBError) -> Transaction {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn))
+        return Transaction(handle: txn!, environment: self, readOnly: readOnly)
+    }
+}
