@@ -123,8 +123,13 @@ final class Reader {
     func forEachRow(table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
         let cursor = cursors[table]
         return try withBigEndian(key) { k in
-            guard try cursor.moveTo(k) else { return false }
-            var page = try cursor.duplicatesPage()
+            guard let first = try cursor.moveTo(k) else { return false }
+            var page: UnsafeRawBufferPointer? = try cursor.duplicatesPage()
+            if page!.isEmpty {
+                // A single row is stored inline, not in a duplicate page.
+                body(UInt32(bigEndian: first.loadUnaligned(as: UInt32.self)))
+                return true
+            }
             while let p = page {
                 let n = p.count >> 2
                 var i = 0

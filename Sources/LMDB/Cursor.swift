@@ -37,15 +37,16 @@ public final class Cursor {
     public func nextKey() throws(LMDBError) -> Entry? { try op(MDB_NEXT_NODUP) }
     /// Positions at exactly `key` (its first duplicate), or returns nil.
     public func seek(exactly key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_KEY, key: key) }
-    /// Positions at exactly `key` without returning it (`MDB_SET`, the cheapest look-up).
-    /// Returns false if the key is absent.
+    /// Positions at exactly `key`, at its first duplicate (`MDB_SET`), and returns that value;
+    /// nil if the key is absent.
     @inline(__always)
-    public func moveTo(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Bool {
+    public func moveTo(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        let rc = mdb_cursor_get(handle, &k, nil, MDB_SET)
-        if rc == MDB_NOTFOUND { return false }
+        var v = MDB_val()  // LMDB positions the duplicate cursor only when data is requested
+        let rc = mdb_cursor_get(handle, &k, &v, MDB_SET)
+        if rc == MDB_NOTFOUND { return nil }
         try check(rc)
-        return true
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
     }
 
     /// Re-binds a cursor of a read-only transaction after that transaction was reset and renewed.
@@ -55,9 +56,17 @@ public final class Cursor {
     /// Positions at the first key ≥ `key`, or returns nil.
     public func seek(atLeast key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_RANGE, key: key) }
 
-    /// For `MDB_DUPFIXED` databases: up to a page of the current key's duplicates, from the
-    /// cursor's position (call after a seek). The value buffer holds the items back to back.
-    public func duplicatesPage() throws(LMDBError) -> UnsafeRawBufferPointer? { try op(MDB_GET_MULTIPLE)?.value }
+    /// For `MDB_DUPFIXED` databases: the page of duplicates holding the cursor's position (call
+    /// after a seek), items back to back. Empty when the key has a single value, which LMDB
+    /// stores inline rather than in a duplicate page: use the value the seek returned.
+    public func duplicatesPage() throws(LMDBError) -> UnsafeRawBufferPointer {
+        var k = MDB_val()
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, MDB_GET_MULTIPLE)
+        if rc == MDB_NOTFOUND { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        try check(rc)
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
     /// For `MDB_DUPFIXED` databases: the next page of the current key's duplicates, or nil.
     public func nextDuplicatesPage() throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val()

@@ -21,7 +21,7 @@ public struct Database: Sendable, Hashable {
 public final class Transaction {
     let handle: OpaquePointer
     /// The environment the transaction belongs to.
-    public unowned let environment: Environment
+    public let environment: Environment  // strong: the environment must outlive its transactions
     /// Whether this is a read-only transaction.
     public let isReadOnly: Bool
     private var live = true
