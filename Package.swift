@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "HashIdx", targets: ["HashIdx"]),
         .library(name: "Hamming", targets: ["Hamming"]),
+        .library(name: "HashData", targets: ["HashData"]),
         .executable(name: "hashidx", targets: ["HashIdxCommand"]),
     ],
     dependencies: [
@@ -21,13 +22,14 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(name: "Hamming", swiftSettings: popcount),
         .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"], swiftSettings: popcount),
+        .target(name: "HashData", dependencies: ["Hamming"]),
         .executableTarget(
             name: "HashIdxCommand",
-            dependencies: ["HashIdx", "Hamming", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HashIdx", "Hamming", "HashData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "HashIdxTests",
-            dependencies: ["HashIdx", "Hamming", "LMDB", "HashIdxCommand"],
+            dependencies: ["HashIdx", "Hamming", "HashData", "LMDB", "HashIdxCommand"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -8,6 +8,11 @@ public struct InsertSummary: Sendable, Equatable {
     public var inserted = 0
     /// Codes that replaced the code of an existing id.
     public var replaced = 0
+
+    public init(inserted: Int = 0, replaced: Int = 0) {
+        self.inserted = inserted
+        self.replaced = replaced
+    }
 }
 
 extension HashIndex {

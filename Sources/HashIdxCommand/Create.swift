@@ -1,0 +1,35 @@
+import ArgumentParser
+import HashIdx
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create an empty index for B-bit codes.")
+
+    @OptionGroup var target: IndexArgument
+
+    @Option(name: .long, help: "Code width B in bits (8…1024).")
+    var bits: Int
+
+    @Option(name: .long, help: "Substring count m (default: round(B / log2 N), substrings ≤ 32 bits).")
+    var substrings: Int?
+
+    @Option(name: .long, help: "Expected number of codes N, used only to choose the default m.")
+    var expectedCount: Int = 1_000_000
+
+    @Option(name: .long, help: "Initial map size in MiB; the map grows by doubling when full.")
+    var mapMiB: Int = 1024
+
+    func validate() throws {
+        guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
+        if let substrings, !(1...bits).contains(substrings) {
+            throw ValidationError("--substrings must be between 1 and \(bits) for \(bits)-bit codes, found \(substrings)")
+        }
+        guard expectedCount >= 1 else { throw ValidationError("--expected-count must be at least 1, found \(expectedCount)") }
+        guard mapMiB >= 1 else { throw ValidationError("--map-mib must be at least 1, found \(mapMiB)") }
+    }
+
+    func run() throws {
+        let index = try HashIndex.create(at: target.index, .init(
+            bits: bits, substringCount: substrings, expectedCount: expectedCount, initialMapSize: mapMiB << 20))
+        diagnose("created \(target.index): \(bits)-bit codes, \(index.layout.count) substrings of \(index.layout.widths.map(String.init).joined(separator: ",")) bits")
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import HashData
+import HashIdx
+import Hamming
+
+/// Output formats for query and statistics results.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// The index directory argument.
+struct IndexArgument: ParsableArguments {
+    @Argument(help: "The index directory.")
+    var index: String
+}
+
+/// Where queries come from: one hex code, or a file of hex codes (one per line, '-' for stdin).
+struct QueryOptions: ParsableArguments {
+    @Option(name: .long, help: "One query code in hex.")
+    var query: String?
+
+    @Option(name: .long, help: "A file of query codes in hex, one per line ('-' for standard input).")
+    var queries: String?
+
+    @Option(name: .long, help: "Output format: text or json (one JSON object per query, one per line).")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "Force a search path: auto, probe or scan (the answer is the same).")
+    var path: PathOption = .auto
+
+    @Option(name: .long, help: "Worker threads for a file of queries (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard (query == nil) != (queries == nil) else {
+            throw ValidationError("give exactly one of --query HEX or --queries FILE")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
+    }
+
+    /// Reads every query code for an index of `bits` bits.
+    func load(bits: Int) throws -> [BinaryCode] {
+        if let query {
+            do { return [try BinaryCode(hex: query.trimmingCharacters(in: .whitespaces), bits: bits)] } catch {
+                throw ValidationError("--query: \(error)")
+            }
+        }
+        let reader = try LineReader(path: queries!)
+        var out: [BinaryCode] = []
+        while let line = reader.nextLine() {
+            if CodeText.isSkippable(line) { continue }
+            out.append(try CodeText.code(line, bits: bits, file: reader.name, lineNumber: reader.lineNumber))
+        }
+        return out
+    }
+}
+
+enum PathOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, probe, scan
+    var choice: PathChoice {
+        switch self {
+        case .auto: return .automatic
+        case .probe: return .probe
+        case .scan: return .scan
+        }
+    }
+}
+
+/// Prints query results in the chosen format.
+enum ResultPrinter {
+    static func print(_ results: [SearchResult], format: OutputFormat) {
+        var out = ""
+        out.reserveCapacity(results.count * 64)
+        for (i, r) in results.enumerated() {
+            let s = r.statistics
+            switch format {
+            case .json:
+                out += "{\"query\": \(i), \"neighbors\": ["
+                out += r.neighbors.map { "{\"id\": \($0.id), \"distance\": \($0.distance)}" }.joined(separator: ", ")
+                out += "], \"stats\": {\"lookups\": \(s.lookups), \"candidates\": \(s.candidates), \"duplicates\": \(s.duplicates), "
+                out += "\"radius_reached\": \(s.radiusReached), \"path\": \"\(s.path.rawValue)\", "
+                out += "\"switched_to_scan\": \(s.switchedToScan), \"seconds\": \(s.seconds)}}\n"
+            case .text:
+                out += "# query \(i): \(r.neighbors.count) result\(r.neighbors.count == 1 ? "" : "s"), path \(s.path.rawValue), "
+                out += "\(s.lookups) lookups, \(s.candidates) candidates, \(String(format: "%.6f", s.seconds)) s\n"
+                for n in r.neighbors { out += "\(n.id) \(n.distance)\n" }
+            }
+            if out.utf8.count > 1 << 20 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+}
+
+/// Writes a diagnostic line to standard error.
+func diagnose(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+

@@ -1,0 +1,52 @@
+import ArgumentParser
+import HashIdx
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Range query: every stored code within Hamming distance R (inclusive).",
+        discussion: "Results are sorted by (distance, id).")
+
+    @OptionGroup var target: IndexArgument
+
+    @Option(name: .long, help: "The radius R in bits, 0…B (inclusive).")
+    var radius: Int
+
+    @OptionGroup var queries: QueryOptions
+
+    func validate() throws {
+        guard radius >= 0 else { throw ValidationError("--radius must be at least 0, found \(radius)") }
+    }
+
+    func run() throws {
+        let index = try HashIndex.open(at: target.index, mode: .readOnly)
+        guard radius <= index.bits else { throw HashIdxError.invalidRadius(radius, bits: index.bits) }
+        let codes = try queries.load(bits: index.bits)
+        let results = try index.search(codes, radius: radius, path: queries.path.choice, threads: queries.threads)
+        ResultPrinter.print(results, format: queries.format)
+    }
+}
+
+struct Knn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knn",
+        abstract: "Exact k nearest neighbours by Hamming distance.",
+        discussion: "Results are sorted by (distance, id); ties at the k-th distance go to the smaller id.")
+
+    @OptionGroup var target: IndexArgument
+
+    @Option(name: .short, help: "The number of neighbours k (≥ 1).")
+    var k: Int
+
+    @OptionGroup var queries: QueryOptions
+
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("-k must be at least 1, found \(k)") }
+    }
+
+    func run() throws {
+        let index = try HashIndex.open(at: target.index, mode: .readOnly)
+        let codes = try queries.load(bits: index.bits)
+        let results = try index.nearest(codes, k: k, path: queries.path.choice, threads: queries.threads)
+        ResultPrinter.print(results, format: queries.format)
+    }
+}

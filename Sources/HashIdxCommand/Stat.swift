@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import HashIdx
+
+struct Stat: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the shape and size of an index.")
+
+    @OptionGroup var target: IndexArgument
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let index = try HashIndex.open(at: target.index, mode: .readOnly)
+        let s = try index.statistics()
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(s), as: UTF8.self))
+        case .text:
+            print("format version   \(s.formatVersion)")
+            print("bits             \(s.bits)")
+            print("substrings       \(s.substringCount) (\(s.substringWidths.map(String.init).joined(separator: ", ")) bits)")
+            print("codes            \(s.count)")
+            print("rows per chunk   \(s.rowsPerChunk)")
+            print("file bytes       \(s.fileBytes)")
+            print("used bytes       \(s.usedBytes)\(s.count > 0 ? String(format: " (%.1f per code)", Double(s.usedBytes) / Double(s.count)) : "")")
+            print("map bytes        \(s.mapBytes)")
+            for t in s.tables {
+                print("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
+            }
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check every invariant of the on-disk format.")
+
+    @OptionGroup var target: IndexArgument
+
+    func run() throws {
+        let index = try HashIndex.open(at: target.index, mode: .readOnly)
+        let n = try index.verify()
+        print("ok: \(n) codes, every table consistent")
+    }
+}
