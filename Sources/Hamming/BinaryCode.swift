@@ -30,7 +30,7 @@ public struct BinaryCode: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the hex form: two hex digits per byte, byte 0 first (upper case accepted).
     /// - Throws: ``CodeError/invalidHex(_:position:)`` for a character that is not a hex digit,
-    ///   ``CodeError/wrongLength(expectedBytes:foundBytes:bits:)`` for a wrong number of digits.
+    ///   ``CodeError/wrongHexLength(expectedDigits:foundDigits:bits:)`` for a wrong number of digits.
     public init(hex: some StringProtocol, bits: Int) throws(CodeError) {
         try CodeError.validate(bits: bits)
         let utf8 = Array(hex.utf8)
@@ -39,7 +39,7 @@ public struct BinaryCode: Hashable, Sendable, CustomStringConvertible {
             if let bad = utf8.firstIndex(where: { hexValue($0) == nil }) {
                 throw .invalidHex(String(hex), position: bad)
             }
-            throw .wrongLength(expectedBytes: expected, foundBytes: utf8.count / 2, bits: bits)
+            throw .wrongHexLength(expectedDigits: 2 * expected, foundDigits: utf8.count, bits: bits)
         }
         var out = [UInt8](repeating: 0, count: expected)
         for i in 0..<expected {

@@ -4,6 +4,8 @@ public enum CodeError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedBits(Int)
     /// A code whose byte count is not ⌈bits/8⌉.
     case wrongLength(expectedBytes: Int, foundBytes: Int, bits: Int)
+    /// Hex text with the wrong number of digits.
+    case wrongHexLength(expectedDigits: Int, foundDigits: Int, bits: Int)
     /// A character that is not a hex digit, at 0-based `position` of the text.
     case invalidHex(String, position: Int)
     /// A code with a one bit at or above `bits` in its last byte.
@@ -19,6 +21,8 @@ public enum CodeError: Error, Equatable, Sendable, CustomStringConvertible {
             return "code width must be between 8 and 1024 bits, found \(b)"
         case .wrongLength(let e, let f, let b):
             return "a \(b)-bit code takes \(e) bytes (\(2 * e) hex digits), found \(f) bytes"
+        case .wrongHexLength(let e, let f, let b):
+            return "a \(b)-bit code takes \(e) hex digits, found \(f)"
         case .invalidHex(let text, let p):
             let shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
             return "expected hex digits 0-9a-f, found '\(Array(text)[min(p, text.count - 1)])' at position \(p) of '\(shown)'"

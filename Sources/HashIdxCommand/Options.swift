@@ -43,7 +43,7 @@ struct QueryOptions: ParsableArguments {
     func load(bits: Int) throws -> [BinaryCode] {
         if let query {
             do { return [try BinaryCode(hex: query.trimmingCharacters(in: .whitespaces), bits: bits)] } catch {
-                throw ValidationError("--query: \(error)")
+                throw DataError(file: "--query", error.description)
             }
         }
         let reader = try LineReader(path: queries!)

@@ -13,7 +13,8 @@ import Testing
     }
 
     @Test func badCodesAreRejectedWithWhatWasExpected() {
-        #expect(throws: CodeError.wrongLength(expectedBytes: 2, foundBytes: 3, bits: 16)) { try BinaryCode(hex: "aabbcc", bits: 16) }
+        #expect(throws: CodeError.wrongHexLength(expectedDigits: 4, foundDigits: 6, bits: 16)) { try BinaryCode(hex: "aabbcc", bits: 16) }
+        #expect(throws: CodeError.wrongLength(expectedBytes: 2, foundBytes: 3, bits: 16)) { try BinaryCode(bytes: [1, 2, 3], bits: 16) }
         #expect(throws: CodeError.invalidHex("zz00", position: 0)) { try BinaryCode(hex: "zz00", bits: 16) }
         #expect(throws: CodeError.invalidHex("0g", position: 1)) { try BinaryCode(hex: "0g", bits: 8) }
         #expect(throws: CodeError.paddingBitsSet(bits: 13)) { try BinaryCode(hex: "ffff", bits: 13) }

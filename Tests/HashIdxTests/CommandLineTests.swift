@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import Hamming
+import HashData
+@testable import HashIdx
+
+/// Runs the built `hashidx` end to end.
+struct CLI {
+    static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On Linux the test runner is <products>/hashidxPackageTests.xctest.
+        if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("hashidx").path
+    }()
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func createAddSearchKnnStatVerifyEndToEnd() throws {
+        let dir = TemporaryDirectory()
+        let idx = dir.sub("idx")
+        let data = dataset(bits: 32, count: 300, .clustered, seed: 77)
+        var oracle = Oracle()
+        oracle.insert(data)
+        #expect(try CLI.run(["create", idx, "--bits", "32", "--substrings", "3"]).status == 0)
+        let hex = data.map { "\($0.id) \($0.code.hex)" }.joined(separator: "\n") + "\n"
+        let add = try CLI.run(["add", idx, "-"], stdin: "# a comment\n\n" + hex)
+        #expect(add.status == 0, "\(add.stderr)")
+        #expect(add.stderr.contains("added 300 new"))
+
+        let qs = queries(from: data, bits: 32, count: 5, seed: 77)
+        let qfile = dir.sub("q.txt")
+        try (qs.map(\.hex).joined(separator: "\n") + "\n").write(toFile: qfile, atomically: true, encoding: .utf8)
+
+        let search = try CLI.run(["search", idx, "--radius", "4", "--queries", qfile, "--format", "json"])
+        #expect(search.status == 0, "\(search.stderr)")
+        let lines = search.stdout.split(separator: "\n")
+        #expect(lines.count == qs.count)
+        for (i, line) in lines.enumerated() {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            #expect(obj["query"] as? Int == i)
+            let got = (obj["neighbors"] as! [[String: Any]]).map { Neighbor(id: UInt64($0["id"] as! Int), distance: $0["distance"] as! Int) }
+            #expect(got == oracle.range(qs[i], radius: 4))
+            let stats = obj["stats"] as! [String: Any]
+            #expect(stats["lookups"] is Int && stats["candidates"] is Int && stats["path"] is String && stats["seconds"] is Double)
+        }
+
+        let knn = try CLI.run(["knn", idx, "-k", "7", "--query", qs[1].hex.uppercased()])
+        #expect(knn.status == 0, "\(knn.stderr)")
+        let rows = knn.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ") }
+        #expect(rows.map { Neighbor(id: UInt64($0[0])!, distance: Int($0[1])!) } == oracle.nearest(qs[1], k: 7))
+
+        let stat = try CLI.run(["stat", idx, "--format", "json"])
+        let s = try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as! [String: Any]
+        #expect(s["count"] as? Int == 300 && s["bits"] as? Int == 32 && s["substring_count"] as? Int == 3)
+        #expect(try CLI.run(["verify", idx]).stdout.contains("ok: 300 codes"))
+
+        // Remove through the command, then the index answers without those ids.
+        let victims = data.prefix(50).map(\.id)
+        #expect(try CLI.run(["remove", idx, "-"], stdin: victims.map(String.init).joined(separator: "\n")).status == 0)
+        oracle.remove(victims)
+        let after = try CLI.run(["knn", idx, "-k", "3", "--query", qs[0].hex, "--format", "json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as! [String: Any]
+        let got = (obj["neighbors"] as! [[String: Any]]).map { Neighbor(id: UInt64($0["id"] as! Int), distance: $0["distance"] as! Int) }
+        #expect(got == oracle.nearest(qs[0], k: 3))
+    }
+
+    @Test func rawAndNpyInputsGiveRowNumberIds() throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 13, count: 120, .uniform, seed: 3)
+        let packed = data.flatMap(\.code.bytes)
+        try Data(packed).write(to: URL(fileURLWithPath: dir.sub("codes.raw")))
+        try Data(NpyWriter.file(descr: "|u1", shape: [120, 2], data: packed)).write(to: URL(fileURLWithPath: dir.sub("codes.npy")))
+        for format in ["raw", "npy"] {
+            let idx = dir.sub("idx-\(format)")
+            #expect(try CLI.run(["create", idx, "--bits", "13"]).status == 0)
+            let add = try CLI.run(["add", idx, dir.sub("codes.\(format)"), "--input-format", format, "--batch-size", "17"])
+            #expect(add.status == 0, "\(add.stderr)")
+            let index = try HashIndex.open(at: idx, mode: .readOnly)
+            #expect(try index.count == 120)
+            for (row, e) in data.enumerated() { #expect(try index.code(for: UInt64(row)) == e.code) }
+        }
+    }
+
+    /// Each bad input: non-zero exit, a message naming what was expected and found, index unchanged.
+    @Test func badInputsFailCleanlyAndLeaveTheIndexUnchanged() throws {
+        let dir = TemporaryDirectory()
+        let idx = dir.sub("idx")
+        #expect(try CLI.run(["create", idx, "--bits", "16", "--substrings", "2"]).status == 0)
+        #expect(try CLI.run(["add", idx, "-"], stdin: "1 abcd\n2 0102\n").status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: idx + "/data.mdb"))
+
+        let cases: [([String], String?, String)] = [
+            (["add", idx, "-"], "3 aabb\n4 abc\n", "-:2: a 16-bit code takes 4 hex digits, found 3"),                     // wrong length, line 2
+            (["add", idx, "-"], "3 aabb\n4 zzzz\n", "found 'z' at position 0"),          // bad hex
+            (["add", idx, "-"], "3 aabb\n-4 aabb\n", "expected an id between 0"),        // id not a UInt64
+            (["add", idx, "-"], "18446744073709551616 aabb\n", "expected an id between 0"),
+            (["add", idx, "-"], "3\n", "expected '<id> <hex code>'"),
+            (["knn", idx, "-k", "0", "--query", "aabb"], nil, "-k must be at least 1, found 0"),
+            (["search", idx, "--radius=-1", "--query", "aabb"], nil, "--radius must be at least 0, found -1"),
+            (["search", idx, "--radius", "17", "--query", "aabb"], nil, "between 0 and 16"),
+            (["search", idx, "--radius", "2", "--query", "aabbcc"], nil, "takes 4 hex digits, found 6"),
+            (["create", dir.sub("x"), "--bits", "7"], nil, "between 8 and 1024, found 7"),
+            (["create", dir.sub("x"), "--bits", "2000"], nil, "found 2000"),
+            (["create", dir.sub("x"), "--bits", "64", "--substrings", "65"], nil, "found 65"),
+            (["create", dir.sub("x"), "--bits", "100", "--substrings", "3"], nil, "at most 32"),
+            (["create", idx, "--bits", "16"], nil, "already holds an index"),
+            (["stat", dir.path], nil, "not a hashidx index"),
+            (["search", dir.sub("missing"), "--radius", "1", "--query", "aabb"], nil, "not a hashidx index"),
+        ]
+        for (args, stdin, message) in cases {
+            let r = try CLI.run(args, stdin: stdin)
+            #expect(r.status != 0, "\(args) should fail")
+            #expect(r.stderr.contains(message), "\(args): '\(r.stderr)' should contain '\(message)'")
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: idx + "/data.mdb"))
+        #expect(before == after, "failed commands must not change the index")
+        let index = try HashIndex.open(at: idx, mode: .readOnly)
+        #expect(try index.count == 2)
+    }
+
+    @Test func helpTextNamesEveryCommand() throws {
+        let help = try CLI.run(["--help"])
+        for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "demo"] {
+            #expect(help.stdout.contains(sub))
+        }
+        #expect(try CLI.run(["search", "--help"]).stdout.contains("inclusive"))
+    }
+
+    @Test func demoRunsAndAgreesWithAScan() throws {
+        let r = try CLI.run(["demo", "--count", "3000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.components(separatedBy: "matches a full scan").count - 1 == 5)
+    }
+}
