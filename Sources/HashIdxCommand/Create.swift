@@ -15,7 +15,7 @@ struct Create: ParsableCommand {
     @Option(name: .long, help: "Expected number of codes N, used only to choose the default m.")
     var expectedCount: Int = 1_000_000
 
-    @Option(name: .long, help: "Initial map size in MiB; the map grows by doubling when full.")
+    @Option(name: .customLong("map-mib"), help: "Initial map size in MiB; the map grows by doubling when full.")
     var mapMiB: Int = 1024
 
     func validate() throws {
