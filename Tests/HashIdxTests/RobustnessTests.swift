@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import Hamming
+@testable import HashIdx
+
+@Suite struct RobustnessTests {
+    @Test func aFullMapGrowsInsteadOfFailing() throws {
+        let dir = TemporaryDirectory()
+        // 64 KiB of map cannot hold 20,000 codes and their postings; every batch must still land.
+        let index = try HashIndex.create(at: dir.path, .init(bits: 64, substringCount: 3, initialMapSize: 64 << 10))
+        let data = dataset(bits: 64, count: 20_000, .uniform, seed: 11)
+        for batch in stride(from: 0, to: data.count, by: 5000) {
+            try index.insert(Array(data[batch..<min(batch + 5000, data.count)]))
+        }
+        #expect(try index.count == 20_000)
+        #expect(try index.verify() == 20_000)
+        #expect(try index.statistics().mapBytes > 64 << 10)
+        var oracle = Oracle()
+        oracle.insert(data)
+        let q = data[123].code
+        #expect(try index.search(q, radius: 5).neighbors == oracle.range(q, radius: 5))
+    }
+
+    @Test func badBatchesChangeNothing() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.path, .init(bits: 13, substringCount: 2))
+        let data = dataset(bits: 13, count: 100, .uniform, seed: 2)
+        try index.insert(data)
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        var rng = SeededRandom(seed: 1)
+        let wide = randomCode(bits: 16, using: &rng)
+        #expect(throws: HashIdxError.codeWidth(expectedBits: 13, foundBits: 16)) {
+            try index.insert([(1, data[0].code), (2, wide)])
+        }
+        #expect(throws: HashIdxError.code(.wrongLength(expectedBytes: 4, foundBytes: 3, bits: 13))) {
+            try index.insert(ids: [5, 6], packedCodes: [0, 0, 0])
+        }
+        #expect(throws: HashIdxError.code(.paddingBitsSet(bits: 13))) {
+            try index.insert(ids: [5, 6], packedCodes: [0, 0, 0, 0xff])
+        }
+        #expect(throws: HashIdxError.invalidRadius(-1, bits: 13)) { try index.search(data[0].code, radius: -1) }
+        #expect(throws: HashIdxError.invalidRadius(14, bits: 13)) { try index.search(data[0].code, radius: 14) }
+        #expect(throws: HashIdxError.invalidK(0)) { try index.nearest(data[0].code, k: 0) }
+        #expect(throws: HashIdxError.codeWidth(expectedBits: 13, foundBits: 16)) { try index.nearest(wide, k: 1) }
+        let after = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        #expect(before == after)
+        #expect(try index.verify() == 100)
+    }
+
+    @Test func readOnlyIndexRefusesWrites() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let index = try HashIndex.create(at: dir.path, .init(bits: 16))
+            try index.insert(dataset(bits: 16, count: 10, .uniform, seed: 1))
+        }
+        let index = try HashIndex.open(at: dir.path, mode: .readOnly)
+        #expect(index.isReadOnly)
+        #expect(throws: HashIdxError.readOnly(path: dir.path)) { try index.insert([(1, try BinaryCode(hex: "0000", bits: 16))]) }
+        #expect(throws: HashIdxError.readOnly(path: dir.path)) { try index.remove(ids: [1000]) }
+        #expect(try index.count == 10)
+    }
+
+    @Test func readersSeeConsistentSnapshotsBesideAWriter() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.path, .init(bits: 32, substringCount: 2))
+        // Every batch holds 100 copies of one code, so a reader sees a multiple of 100 codes at
+        // that code's distance 0 — never a partial batch.
+        let codes = (0..<20).map { i in try! BinaryCode(bytes: [UInt8(i), 0x5a, 0xa5, UInt8(255 - i)], bits: 32) }
+        let writer = Thread {
+            for (b, code) in codes.enumerated() {
+                try! index.insert((0..<100).map { (UInt64(b * 100 + $0), code) })
+            }
+        }
+        writer.start()
+        var observed = 0
+        while observed < 2000 {
+            let n = try index.count
+            #expect(n % 100 == 0)
+            let hits = try index.search(codes, radius: 0, threads: 2)
+            let total = hits.reduce(0) { $0 + $1.neighbors.count }
+            #expect(total % 100 == 0 && total >= n)
+            observed = n
+        }
+        #expect(try index.verify() == 2000)
+    }
+
+    @Test func anotherProcessReadsWhileThisOneHoldsTheIndexOpen() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.path, .init(bits: 32, substringCount: 2))
+        let data = dataset(bits: 32, count: 500, .clustered, seed: 8)
+        try index.insert(data)
+        var oracle = Oracle()
+        oracle.insert(data)
+        let r = try CLI.run(["knn", dir.path, "-k", "4", "--query", data[3].code.hex, "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let got = (obj["neighbors"] as! [[String: Any]]).map { Neighbor(id: UInt64($0["id"] as! Int), distance: $0["distance"] as! Int) }
+        #expect(got == oracle.nearest(data[3].code, k: 4))
+        // And a write from the other process is seen here.
+        #expect(try CLI.run(["add", dir.path, "-"], stdin: "42 \(data[0].code.hex)\n").status == 0)
+        #expect(try index.count == 501)
+        #expect(try index.code(for: 42) == data[0].code)
+    }
+}
