@@ -101,4 +101,26 @@ import LMDB
         #expect(throws: HashIdxError.notAnIndex(path: dir.sub("file"), reason: "it is a file, expected a directory")) { try HashIndex.open(at: dir.sub("file")) }
         #expect(throws: HashIdxError.alreadyExists(path: try Self.goldenCopy(dir))) { try HashIndex.create(at: dir.sub("golden"), .init(bits: 64)) }
     }
+
+    @Test func workedExampleBytesMatchFormatDocument() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let index = try HashIndex.create(at: dir.path, .init(bits: 64, substringCount: 3))
+            try index.insert([(1000, try BinaryCode(hex: "f847000000000000", bits: 64))])
+        }
+        let env = try Environment(path: dir.path, mapSize: 1 << 30, maxDatabases: 16, readOnly: true)
+        let txn = try env.begin(readOnly: true)
+        func hex(_ table: String, _ key: [UInt8]) throws -> String? {
+            let db = try txn.openDatabase(table)
+            return try key.withUnsafeBytes { try txn.get(db, key: $0) }.map { $0.map { String(format: "%02x", $0) }.joined() }
+        }
+        #expect(try hex("codes", [0, 0, 0, 0]) == "f847000000000000")
+        #expect(try hex("rowids", [0, 0, 0, 0]) == "e803000000000000")
+        #expect(try hex("ids", [0, 0, 0, 0, 0, 0, 0x03, 0xe8]) == "00000000")
+        #expect(try hex("meta", Array("count".utf8)) == "0000000000000001")
+        #expect(try hex("sub.0", [0, 0, 0x47, 0xf8]) == "00000000")
+        #expect(try hex("sub.1", [0, 0, 0, 0]) == "00000000")
+        #expect(try hex("sub.2", [0, 0, 0, 0]) == "00000000")
+        txn.abort()
+    }
 }
