@@ -67,4 +67,38 @@ public enum DistanceKernel: Sendable {
             for i in 0..<count { body(i, distance(query, base + i &* codeBytes)) }
         }
     }
+
+    /// Writes the distance from `query` to each of `count` codes stored back to back at `base`
+    /// (stride `codeBytes`) into `out[0..<count]`. The width switch happens once; each loop is a
+    /// plain load–xor–popcount–store.
+    public func distances(query: UnsafeRawPointer, base: UnsafeRawPointer, count: Int, codeBytes: Int,
+                          into out: UnsafeMutablePointer<UInt16>) {
+        switch self {
+        case .bytes8:
+            let q = query.loadUnaligned(as: UInt64.self)
+            var i = 0
+            while i < count {
+                out[i] = UInt16(truncatingIfNeeded: (q ^ base.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)).nonzeroBitCount)
+                i &+= 1
+            }
+        case .bytes16:
+            let q0 = query.loadUnaligned(as: UInt64.self), q1 = query.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            var i = 0
+            while i < count {
+                let p = base + i &* 16
+                out[i] = UInt16(truncatingIfNeeded: (q0 ^ p.loadUnaligned(as: UInt64.self)).nonzeroBitCount
+                                &+ (q1 ^ p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)).nonzeroBitCount)
+                i &+= 1
+            }
+        case .bytes32:
+            var i = 0
+            while i < count { out[i] = UInt16(truncatingIfNeeded: Self.words(query, base + i &* 32, 4)); i &+= 1 }
+        case .bytes64:
+            var i = 0
+            while i < count { out[i] = UInt16(truncatingIfNeeded: Self.words(query, base + i &* 64, 8)); i &+= 1 }
+        case .generic:
+            var i = 0
+            while i < count { out[i] = UInt16(truncatingIfNeeded: distance(query, base + i &* codeBytes)); i &+= 1 }
+        }
+    }
 }

@@ -2,13 +2,17 @@
 /// benchmark machine; only the ratios matter, and either path returns the same exact answer.
 public struct CostModel: Sendable, Equatable {
     /// One substring-table look-up (cursor seek plus reading its rows).
-    public var lookupMicroseconds = 0.5
+    public var lookupMicroseconds = 0.7
     /// Verifying one candidate (de-duplication plus one full-code distance).
     public var verifyMicroseconds = 0.02
     /// Scanning one stored code, per 8 bytes of code.
-    public var scanMicrosecondsPerWord = 0.0006
+    public var scanMicrosecondsPerWord = 0.0003
     /// Scanning one stored code, fixed part.
-    public var scanMicrosecondsPerCode = 0.0004
+    public var scanMicrosecondsPerCode = 0.0003
+    /// The share of a scan's cost that a k-nearest-neighbour probe may spend before it gives up
+    /// and scans. Bounds the worst case at (1 + share) scans while letting near queries finish
+    /// by probing.
+    public var nearestProbeBudget = 0.3
 
     public init() {}
 

@@ -66,8 +66,10 @@ extension Reader {
     private func scanRange(_ query: UnsafeRawPointer, radius r: Int) {
         stats.path = .scan
         stats.candidates += count
-        scanAll(query) { row, d in
-            if d <= r { hits.append(Hit(row: UInt32(row), distance: Int32(d))) }
+        forEachChunkDistances(query) { first, distances, n in
+            for i in 0..<n where Int(distances[i]) <= r {
+                hits.append(Hit(row: UInt32(first + i), distance: Int32(distances[i])))
+            }
         }
     }
 
@@ -99,7 +101,7 @@ extension Reader {
                         let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
                         let perLookup = max(Double(count) / exp2(Double(b)), observed)
                         let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup)
-                        if spent + step > scanCost {
+                        if spent + step > scanCost * model.nearestProbeBudget {
                             let lookupsDone = stats.lookups
                             resetScratch()
                             stats.lookups = lookupsDone
@@ -147,9 +149,11 @@ extension Reader {
         stats.candidates += count
         var countAt = [Int](repeating: 0, count: B + 1)
         var limit = B, kept = 0
-        scanAll(query) { row, d in
-            if d <= limit {
-                hits.append(Hit(row: UInt32(row), distance: Int32(d)))
+        forEachChunkDistances(query) { first, distances, n in
+            for i in 0..<n {
+                let d = Int(distances[i])
+                if d > limit { continue }
+                hits.append(Hit(row: UInt32(first + i), distance: Int32(d)))
                 countAt[d] += 1
                 kept += 1
                 // Drop the farthest level while the nearer ones alone still hold k codes.
@@ -158,10 +162,10 @@ extension Reader {
                     countAt[limit] = 0
                     limit -= 1
                 }
-                if hits.count > 4 * kept + 1024 {
-                    let l = limit
-                    hits.removeAll { Int($0.distance) > l }
-                }
+            }
+            if hits.count > 4 * kept + 1024 {
+                let l = limit
+                hits.removeAll { Int($0.distance) > l }
             }
         }
         stats.radiusReached = limit

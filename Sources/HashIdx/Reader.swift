@@ -34,7 +34,15 @@ final class Reader {
         var distance: Int32
     }
 
-    init(index: HashIndex) { self.index = index }
+    /// Distances of one chunk, filled by ``forEachChunkDistances(_:_:)``.
+    private let chunkDistances: UnsafeMutablePointer<UInt16>
+
+    init(index: HashIndex) {
+        self.index = index
+        chunkDistances = .allocate(capacity: index.header.rowsPerChunk)
+    }
+
+    deinit { chunkDistances.deallocate() }
 
     /// Takes a fresh snapshot and refreshes the cached pointers if it changed.
     func activate() throws {
@@ -173,15 +181,17 @@ final class Reader {
         return out
     }
 
-    /// Calls `body(row, distance)` for every stored code, chunk by chunk, in row order.
+    /// Computes the distances of every stored code to `query`, one chunk at a time, and calls
+    /// `body(firstRow, distances, count)` per chunk, in row order. The distances buffer is valid
+    /// only during the call.
     @inline(__always)
-    func scanAll(_ query: UnsafeRawPointer, _ body: (Int, Int) -> Void) {
+    func forEachChunkDistances(_ query: UnsafeRawPointer, _ body: (Int, UnsafePointer<UInt16>, Int) -> Void) {
         let rpc = index.header.rowsPerChunk
         let kernel = index.kernel, codeBytes = index.codeBytes
         for c in 0..<codeChunks.count {
             let n = min(rpc, count - c * rpc)
-            let base = c * rpc
-            kernel.scan(query: query, base: codeChunks[c], count: n, codeBytes: codeBytes) { i, d in body(base + i, d) }
+            kernel.distances(query: query, base: codeChunks[c], count: n, codeBytes: codeBytes, into: chunkDistances)
+            body(c * rpc, chunkDistances, n)
         }
     }
 }
