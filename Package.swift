@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "HashIdx", targets: ["HashIdx"]),
         .library(name: "Hamming", targets: ["Hamming"]),
         .library(name: "HashData", targets: ["HashData"]),
+        .library(name: "HashEncoders", targets: ["HashEncoders"]),
         .executable(name: "hashidx", targets: ["HashIdxCommand"]),
     ],
     dependencies: [
@@ -22,14 +23,17 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(name: "Hamming", swiftSettings: popcount),
         .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"], swiftSettings: popcount),
-        .target(name: "HashData", dependencies: ["Hamming"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),
+        .target(name: "HashEncoders", dependencies: ["Hamming", "HashIdx", "HashData", "CLinearAlgebra"]),
         .executableTarget(
             name: "HashIdxCommand",
-            dependencies: ["HashIdx", "Hamming", "HashData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "HashIdxTests",
-            dependencies: ["HashIdx", "Hamming", "HashData", "LMDB", "HashIdxCommand"],
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "LMDB", "HashIdxCommand"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Settings for training DH (unsupervised) or SDH (supervised) networks.
+public struct DeepHashingConfiguration: Sendable, Equatable {
+    /// Hidden layer sizes; the top layer has `bits` outputs.
+    public var hiddenSizes: [Int]
+    public var weights: DeepHashingObjective.Weights
+    /// Gradient-descent step.
+    public var learningRate: Double
+    /// Heavy-ball momentum (0 = plain gradient descent).
+    public var momentum: Double
+    /// Maximum number of epochs R.
+    public var epochs: Int
+    /// Items per step; nil = full batch.
+    public var batchSize: Int?
+    /// Stop when the epoch objective changes by less than ε·max(1, |J|).
+    public var epsilon: Double
+    public var seed: UInt64
+
+    /// Defaults: hidden sizes 60-30 up to 16 bits (the paper's), 96-48 up to 32, 128-64 above;
+    /// λ1 = 100, λ2 = λ3 = 0.001; per-item scaling; mini-batches of 256 with momentum 0.9.
+    public static func defaults(bits: Int, supervised: Bool) -> DeepHashingConfiguration {
+        let hidden = bits <= 16 ? [60, 30] : bits <= 32 ? [96, 48] : [128, 64]
+        return DeepHashingConfiguration(
+            hiddenSizes: hidden,
+            weights: .init(lambda1: 100, lambda2: 0.001, lambda3: 0.001, alpha: supervised ? 3 : 0, perItem: true),
+            learningRate: 0.001, momentum: 0.9, epochs: 30, batchSize: 256, epsilon: 1e-5, seed: 1)
+    }
+}
+
+/// One epoch's record.
+public struct EpochReport: Sendable {
+    public var epoch: Int
+    /// Terms of J over the monitoring sample (at most 10,000 training items).
+    public var terms: DeepHashingObjective.Terms
+    public var seconds: Double
+}
+
+/// Trains DH and SDH networks by back-propagation (the shared harness).
+public enum DeepHashingTraining {
+    /// The network before training: the first layer holds the top principal directions (its bias
+    /// centres the data), later layers are identities, zero-padded.
+    public static func initialLayers(_ x: Matrix, sizes: [Int]) throws(EncoderError) -> [DenseLayer] {
+        let first = sizes[0]
+        let p = try LinearTraining.pca(x, components: min(first, x.columns))
+        var w1 = Matrix(rows: x.columns, columns: first)
+        for i in 0..<x.columns { for j in 0..<p.directions.columns { w1[i, j] = p.directions[i, j] } }
+        let meanRow = Matrix(rows: 1, columns: x.columns, values: p.mean)
+        let c1 = (meanRow * w1).values.map { -$0 }
+        var layers = [DenseLayer(weights: w1, bias: c1)]
+        for m in 1..<sizes.count {
+            layers.append(DenseLayer(weights: .identity(rows: sizes[m - 1], columns: sizes[m]), bias: [Double](repeating: 0, count: sizes[m])))
+        }
+        return layers
+    }
+
+    /// Trains a network on `x` (N × d). With `labels` (one per row) trains SDH, else DH.
+    /// `progress` is called after every epoch.
+    public static func train(_ x: Matrix, bits: Int, labels: [Int]? = nil, configuration c: DeepHashingConfiguration,
+                             progress: (EpochReport) -> Void = { _ in }) throws(EncoderError) -> NeuralHashEncoder {
+        try LinearTraining.validate(x, bits: bits)
+        if let labels, labels.count != x.rows { throw .labelsMismatch(expected: x.rows, found: labels.count) }
+        guard c.epochs >= 0, c.learningRate > 0, (c.batchSize ?? 1) >= 1, c.hiddenSizes.allSatisfy({ $0 >= 1 }) else {
+            throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 1 and hidden sizes ≥ 1 are required")
+        }
+        let supervised = labels != nil && c.weights.alpha != 0
+        var layers = try initialLayers(x, sizes: c.hiddenSizes + [bits])
+        var velocity = layers.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+        var rng = SeededGenerator(seed: c.seed)
+        let monitor = Array((0..<x.rows).shuffled(using: &rng).prefix(10_000)).sorted()
+        let monitorX = x.gather(monitor)
+        var previous: Double?
+        let batch = min(c.batchSize ?? x.rows, x.rows)
+        for epoch in 1...max(c.epochs, 1) where c.epochs > 0 {
+            let start = Date()
+            let order = (0..<x.rows).shuffled(using: &rng)
+            var at = 0
+            while at < order.count {
+                let idx = Array(order[at..<min(at + batch, order.count)])
+                at += batch
+                let xb = x.gather(idx)
+                let net = NeuralHashEncoder(method: "dh", layers: layers)
+                let acts = net.activations(xb)
+                let b = LinearTraining.signMatrix(acts.last!)
+                var same: [(Int, Int)] = [], different: [(Int, Int)] = []
+                if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
+                let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
+                for m in 0..<layers.count {
+                    velocity[m].weights = c.momentum * velocity[m].weights - c.learningRate * grads[m].weights
+                    layers[m].weights = layers[m].weights + velocity[m].weights
+                    for j in 0..<layers[m].bias.count {
+                        velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - c.learningRate * grads[m].bias[j]
+                        layers[m].bias[j] += velocity[m].bias[j]
+                    }
+                }
+            }
+            let h = NeuralHashEncoder(method: "dh", layers: layers).project(monitorX)
+            var same: [(Int, Int)] = [], different: [(Int, Int)] = []
+            if supervised { var r2 = SeededGenerator(seed: c.seed ^ 0xFEED); (same, different) = samplePairs(monitor.map { labels![$0] }, using: &r2) }
+            let terms = DeepHashingObjective.evaluate(layers, top: h, b: LinearTraining.signMatrix(h), weights: c.weights, same: same, different: different)
+            guard terms.total.isFinite else {
+                throw .invalidConfiguration("training diverged at epoch \(epoch) (J is not finite); lower the learning rate (now \(c.learningRate))")
+            }
+            progress(EpochReport(epoch: epoch, terms: terms, seconds: Date().timeIntervalSince(start)))
+            if let p = previous, abs(p - terms.total) < c.epsilon * max(1, abs(terms.total)) { break }
+            previous = terms.total
+        }
+        let w = c.weights
+        return NeuralHashEncoder(method: supervised ? "sdh" : "dh", layers: layers, settings: [
+            "seed": String(c.seed), "epochs": String(c.epochs), "learning_rate": String(c.learningRate),
+            "momentum": String(c.momentum), "batch_size": c.batchSize.map(String.init) ?? "full",
+            "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
+            "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",
+            "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),
+        ])
+    }
+
+    /// For each item, one random same-label partner and one random different-label partner
+    /// within the batch (where they exist).
+    static func samplePairs(_ labels: [Int], using rng: inout SeededGenerator) -> (same: [(Int, Int)], different: [(Int, Int)]) {
+        var byLabel: [Int: [Int]] = [:]
+        for (i, l) in labels.enumerated() { byLabel[l, default: []].append(i) }
+        var same: [(Int, Int)] = [], different: [(Int, Int)] = []
+        for (i, l) in labels.enumerated() {
+            if let group = byLabel[l], group.count > 1 {
+                var j = group[Int.random(in: 0..<group.count, using: &rng)]
+                if j == i { j = group[(group.firstIndex(of: i)! + 1) % group.count] }
+                same.append((i, j))
+            }
+            if byLabel.count > 1 {
+                for _ in 0..<8 {
+                    let j = Int.random(in: 0..<labels.count, using: &rng)
+                    if labels[j] != l { different.append((i, j)); break }
+                }
+            }
+        }
+        return (same, different)
+    }
+}

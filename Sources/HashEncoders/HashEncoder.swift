@@ -1,0 +1,111 @@
+import Hamming
+
+/// A hash function learned from data: a vector of `dimension` Floats in, a `bits`-bit code out.
+///
+/// Encoders are deterministic (the same vector always gives the same code), binarise with
+/// bit = 1 iff the real output is > 0, and serialise to a versioned, self-describing archive
+/// (``EncoderArchive``) that ``EncoderArchive/decodeEncoder(_:)`` reads back.
+public protocol HashEncoder: Sendable {
+    /// The method name stored in the archive: "lsh", "pcah", "itq", "dh" or "sdh".
+    var method: String { get }
+    /// Input dimension d.
+    var dimension: Int { get }
+    /// Code width B in bits.
+    var bits: Int { get }
+    /// The real-valued outputs (N × B) whose signs are the code bits.
+    func project(_ x: Matrix) -> Matrix
+    /// The archive of this encoder.
+    func archive() -> EncoderArchive
+}
+
+/// Why an encoder could not be trained, loaded or applied.
+public enum EncoderError: Error, Equatable, Sendable, CustomStringConvertible {
+    case dimensionMismatch(expected: Int, found: Int)
+    case nonFinite(row: Int, column: Int)
+    case invalidArchive(String)
+    case newerArchive(method: String, found: Int, supported: Int)
+    case unknownMethod(String)
+    case invalidConfiguration(String)
+    case labelsMismatch(expected: Int, found: Int)
+    case linearAlgebra(String)
+
+    public var description: String {
+        switch self {
+        case .dimensionMismatch(let e, let f): return "the encoder takes \(e)-dimensional vectors, found \(f) dimensions"
+        case .nonFinite(let r, let c): return "vector \(r) has a NaN or infinite value at dimension \(c); expected finite numbers"
+        case .invalidArchive(let why): return "not a valid encoder archive: \(why)"
+        case .newerArchive(let m, let f, let s): return "the \(m) encoder has archive version \(f), newer than the newest this build reads (\(s))"
+        case .unknownMethod(let m): return "unknown encoder method '\(m)'; expected lsh, pcah, itq, dh or sdh"
+        case .invalidConfiguration(let why): return why
+        case .labelsMismatch(let e, let f): return "expected one label per training vector (\(e)), found \(f)"
+        case .linearAlgebra(let why): return why
+        }
+    }
+}
+
+extension HashEncoder {
+    /// Codes of every row of `x`, packed back to back (⌈B/8⌉ bytes each, bit i = bit (i & 7) of byte i >> 3).
+    /// - Throws: ``EncoderError/dimensionMismatch(expected:found:)``, ``EncoderError/nonFinite(row:column:)``.
+    public func encode(_ x: Matrix) throws(EncoderError) -> [UInt8] {
+        try check(x)
+        return Self.binarise(project(x))
+    }
+
+    /// The code of one vector.
+    public func encode(_ vector: [Float]) throws(EncoderError) -> BinaryCode {
+        let packed = try encode(Matrix(rows: 1, columns: vector.count, values: vector.map(Double.init)))
+        return try! BinaryCode(bytes: packed, bits: bits)
+    }
+
+    /// Checks the width and finiteness of `x`.
+    public func check(_ x: Matrix) throws(EncoderError) {
+        guard x.columns == dimension else { throw .dimensionMismatch(expected: dimension, found: x.columns) }
+        if let bad = x.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / x.columns, column: bad % x.columns) }
+    }
+
+    /// Packs signs: bit = 1 iff the value is > 0.
+    static func binarise(_ h: Matrix) -> [UInt8] {
+        let bytes = (h.columns + 7) / 8
+        var out = [UInt8](repeating: 0, count: h.rows * bytes)
+        for i in 0..<h.rows {
+            for j in 0..<h.columns where h.values[i * h.columns + j] > 0 {
+                out[i * bytes + (j >> 3)] |= 1 << UInt8(j & 7)
+            }
+        }
+        return out
+    }
+}
+
+/// Seeded, reproducible random numbers (SplitMix64) with Gaussian draws (Box–Muller).
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    private var spare: Double?
+
+    public init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal draw.
+    public mutating func gaussian() -> Double {
+        if let s = spare { spare = nil; return s }
+        var u = 0.0
+        repeat { u = Double.random(in: 0..<1, using: &self) } while u == 0
+        let v = Double.random(in: 0..<1, using: &self)
+        let r = (-2 * log(u)).squareRoot()
+        spare = r * sin(2 * .pi * v)
+        return r * cos(2 * .pi * v)
+    }
+
+    /// A rows×columns matrix of standard normal draws.
+    public mutating func gaussianMatrix(rows: Int, columns: Int) -> Matrix {
+        Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in gaussian() })
+    }
+}
+
+import Foundation
