@@ -67,9 +67,12 @@ public final class HashIndex: @unchecked Sendable {
         public var initialMapSize: Int
         /// Skip fsync at commit: faster loads, but a power loss may drop the last batches.
         public var noSync: Bool
+        /// An opaque, self-versioned encoder blob stored with the index (the engine never reads it).
+        public var encoder: [UInt8]?
 
         public init(bits: Int, substringCount: Int? = nil, expectedCount: Int = 1_000_000,
-                    initialMapSize: Int = 1 << 30, noSync: Bool = false) {
+                    initialMapSize: Int = 1 << 30, noSync: Bool = false, encoder: [UInt8]? = nil) {
+            self.encoder = encoder
             self.bits = bits
             self.substringCount = substringCount
             self.expectedCount = expectedCount
@@ -132,6 +135,9 @@ public final class HashIndex: @unchecked Sendable {
             let h = header.encoded()
             try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
             try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            if let blob = configuration.encoder {
+                try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            }
             try txn.commit()
             tables = Tables(meta: meta, codes: codes, rowIDs: rowIDs, ids: ids, substrings: subs)
         } catch { throw .wrap(error, "creating the index at '\(path)'") }
@@ -224,6 +230,15 @@ public final class HashIndex: @unchecked Sendable {
                 return try BinaryCode(bytes: Array(UnsafeRawBufferPointer(start: p, count: codeBytes)), bits: bits)
             }
         } catch { throw .wrap(error, "fetching id \(id)") }
+    }
+
+    /// The encoder blob stored at creation, or nil for an index of raw codes.
+    public func encoderBlob() throws(HashIdxError) -> [UInt8]? {
+        do {
+            return try withReader { r in
+                try Format.encoderKey.withUnsafeBytes { try r.transaction!.get(tables.meta, key: $0) }.map { Array($0) }
+            }
+        } catch { throw .wrap(error, "reading the encoder") }
     }
 
     /// Flushes to disk (needed only when opened with `noSync`).

@@ -30,6 +30,12 @@ struct Add: ParsableCommand {
     @Flag(name: .long, help: "Skip fsync at each commit (faster; a power loss may drop the last batches).")
     var noSync = false
 
+    @Option(name: .long, help: "Vectors to encode with the index's encoder instead of codes (.fvecs, .bvecs, .npy, IDX).")
+    var vectors: String?
+
+    @Option(name: .long, help: "With --vectors: ids, one per line (default: row numbers).")
+    var ids: String?
+
     enum InputFormat: String, ExpressibleByArgument, CaseIterable { case hex, raw, npy }
 
     func validate() throws {
@@ -47,13 +53,45 @@ struct Add: ParsableCommand {
             total.inserted += s.inserted
             total.replaced += s.replaced
         }
+        if let vectors {
+            try loadVectors(index, path: vectors, sink)
+        } else {
         switch inputFormat {
         case .hex: try loadHex(index, sink)
         case .raw: try loadRaw(index, sink)
         case .npy: try loadNpy(index, sink)
         }
+        }
         if noSync { try index.sync() }
         diagnose("added \(total.inserted) new and replaced \(total.replaced) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; the index holds \(try index.count)")
+    }
+
+    /// Encodes vectors with the index's encoder; every vector is checked before anything is written.
+    private func loadVectors(_ index: HashIndex, path: String, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
+        guard let encoder = try index.encoder() else {
+            throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
+        }
+        let x = try HashIdxCommand.loadVectors(path)
+        var idList = (0..<UInt64(x.rows)).map { $0 }
+        if let ids {
+            let reader = try LineReader(path: ids)
+            idList = []
+            while let line = reader.nextLine() {
+                if CodeText.isSkippable(line) { continue }
+                let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                guard let id = UInt64(text) else {
+                    throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(text.prefix(40))'")
+                }
+                idList.append(id)
+            }
+            guard idList.count == x.rows else { throw DataError(file: ids, "expected \(x.rows) ids, one per vector, found \(idList.count)") }
+        }
+        let packed = try encoder.encode(x)
+        let n = index.codeBytes
+        for start in stride(from: 0, to: x.rows, by: batchSize) {
+            let end = min(start + batchSize, x.rows)
+            try sink(Array(idList[start..<end]), Array(packed[start * n ..< end * n]))
+        }
     }
 
     /// Two passes: check every line first (spooling standard input to a temporary file), then load.

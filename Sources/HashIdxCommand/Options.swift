@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HashData
+import HashEncoders
 import HashIdx
 import Hamming
 
@@ -23,6 +24,9 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .long, help: "A file of query codes in hex, one per line ('-' for standard input).")
     var queries: String?
 
+    @Option(name: .long, help: "A file of query vectors, encoded with the index's encoder (.fvecs, .bvecs, .npy, IDX).")
+    var vectorQueries: String?
+
     @Option(name: .long, help: "Output format: text or json (one JSON object per query, one per line).")
     var format: OutputFormat = .text
 
@@ -33,10 +37,18 @@ struct QueryOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        guard (query == nil) != (queries == nil) else {
-            throw ValidationError("give exactly one of --query HEX or --queries FILE")
+        guard [query == nil, queries == nil, vectorQueries == nil].filter({ !$0 }).count == 1 else {
+            throw ValidationError("give exactly one of --query HEX, --queries FILE or --vector-queries FILE")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
+    }
+
+    /// Reads every query code for `index`.
+    func load(_ index: HashIndex) throws -> [BinaryCode] {
+        if let vectorQueries {
+            return try index.encode(vectors: HashIdxCommand.loadVectors(vectorQueries))
+        }
+        return try load(bits: index.bits)
     }
 
     /// Reads every query code for an index of `bits` bits.

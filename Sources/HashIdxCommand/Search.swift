@@ -20,7 +20,7 @@ struct Search: ParsableCommand {
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         guard radius <= index.bits else { throw HashIdxError.invalidRadius(radius, bits: index.bits) }
-        let codes = try queries.load(bits: index.bits)
+        let codes = try queries.load(index)
         let results = try index.search(codes, radius: radius, path: queries.path.choice, threads: queries.threads)
         ResultPrinter.print(results, format: queries.format)
     }
@@ -45,7 +45,7 @@ struct Knn: ParsableCommand {
 
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
-        let codes = try queries.load(bits: index.bits)
+        let codes = try queries.load(index)
         let results = try index.nearest(codes, k: k, path: queries.path.choice, threads: queries.threads)
         ResultPrinter.print(results, format: queries.format)
     }

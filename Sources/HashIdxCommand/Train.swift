@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import HashData
+import HashEncoders
+import HashIdx
+import Hamming
+
+/// Reads an encoder model file written by `hashidx train`.
+func loadModel(_ path: String) throws -> any HashEncoder {
+    guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot read the model file") }
+    do { return try EncoderArchive.decodeEncoder([UInt8](data)) } catch { throw DataError(file: path, "\(error)") }
+}
+
+/// Reads a vector file as a matrix, with progress on standard error.
+func loadVectors(_ path: String) throws -> Matrix {
+    Matrix(try VectorFile.read(path))
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an encoder (LSH, PCAH, PCA-ITQ, DH or SDH) on vectors and save it.",
+        discussion: "Vectors: .fvecs, .bvecs, .npy (float32/float64/uint8) or IDX (gzip or not, uint8 scaled to [0, 1]).")
+
+    enum Method: String, ExpressibleByArgument, CaseIterable { case lsh, pcah, itq, dh, sdh }
+
+    @Option(name: .long, help: "The method: lsh, pcah, itq, dh or sdh.")
+    var method: Method
+    @Option(name: .long, help: "Code width B in bits.")
+    var bits: Int
+    @Option(name: .long, help: "Training vectors.")
+    var input: String
+    @Option(name: .long, help: "Labels for sdh: IDX labels, .npy integers, or one integer per line.")
+    var labels: String?
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 1
+    @Option(name: .long, help: "ITQ iterations, or DH/SDH maximum epochs.")
+    var epochs: Int?
+    @Option(name: .long, help: "DH/SDH hidden layer sizes, e.g. 60,30.")
+    var hidden: String?
+    @Option(name: .long, help: "DH/SDH learning rate.")
+    var learningRate: Double?
+    @Option(name: .long, help: "DH/SDH mini-batch size (0 = full batch).")
+    var batchSize: Int?
+    @Option(name: .long, help: "DH/SDH λ1 (bit balance).")
+    var lambda1: Double?
+    @Option(name: .long, help: "DH/SDH λ2 (orthogonality).")
+    var lambda2: Double?
+    @Option(name: .long, help: "DH/SDH λ3 (weight decay).")
+    var lambda3: Double?
+    @Option(name: .long, help: "SDH α (weight of the supervised term).")
+    var alpha: Double?
+    @Flag(name: .long, help: "DH/SDH: sum the quantisation loss over items, as printed in the paper (default: mean).")
+    var paperScaling = false
+    @Option(name: .long, help: "OpenBLAS threads.")
+    var threads: Int?
+    @Flag(name: .long, help: "Print per-epoch progress even when standard error is not a terminal.")
+    var progress = false
+    @Option(name: .long, help: "Where to write the model.")
+    var output: String
+
+    func validate() throws {
+        guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
+        if method == .sdh && labels == nil { throw ValidationError("sdh needs --labels") }
+        if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0, found \(epochs)") }
+    }
+
+    func run() throws {
+        if let threads { LinearAlgebraThreads.set(threads) }
+        let start = Date()
+        let x = try loadVectors(input)
+        let verbose = progress || isatty(2) != 0
+        diagnose("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
+        let encoder: any HashEncoder
+        switch method {
+        case .lsh: encoder = try LinearTraining.lsh(x, bits: bits, seed: seed)
+        case .pcah: encoder = try LinearTraining.pcah(x, bits: bits)
+        case .itq:
+            let r = try LinearTraining.itq(x, bits: bits, iterations: epochs ?? 50, seed: seed)
+            if verbose { diagnose("itq: quantisation loss \(r.losses.first ?? 0) → \(r.losses.last ?? 0) over \(r.losses.count) iterations") }
+            encoder = r.encoder
+        case .dh, .sdh:
+            var c = DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
+            c.seed = seed
+            if let epochs { c.epochs = epochs }
+            if let hidden {
+                let sizes = hidden.split(separator: ",").compactMap { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden must be sizes like 60,30, found '\(hidden)'") }
+                c.hiddenSizes = sizes
+            }
+            if let learningRate { c.learningRate = learningRate }
+            if let batchSize { c.batchSize = batchSize == 0 ? nil : batchSize }
+            if let lambda1 { c.weights.lambda1 = lambda1 }
+            if let lambda2 { c.weights.lambda2 = lambda2 }
+            if let lambda3 { c.weights.lambda3 = lambda3 }
+            if let alpha { c.weights.alpha = alpha }
+            if paperScaling { c.weights.perItem = false }
+            let y = try labels.map { try VectorFile.readLabels($0) }
+            encoder = try DeepHashingTraining.train(x, bits: bits, labels: method == .sdh ? y : nil, configuration: c) { r in
+                if verbose {
+                    let t = r.terms
+                    diagnose(String(format: "epoch %3d  J %.6g  quantisation %.6g  balance %.6g  orthogonality %.6g  decay %.6g  supervised %.6g  %.2f s",
+                                    r.epoch, t.total, t.quantization, t.balance, t.orthogonality, t.decay, t.supervised, r.seconds))
+                }
+            }
+        }
+        try Data(encoder.archive().encoded()).write(to: URL(fileURLWithPath: output))
+        diagnose("trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; wrote \(output)")
+    }
+}
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Encode vectors with a trained model.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case hex, raw, npy }
+
+    @Argument(help: "The model file.")
+    var model: String
+    @Option(name: .long, help: "Vectors to encode.")
+    var input: String
+    @Option(name: .long, help: "Output file (default: standard output).")
+    var output: String?
+    @Option(name: .long, help: "hex ('<row> <hex>' lines, ready for 'hashidx add'), raw or npy.")
+    var outputFormat: Format = .hex
+
+    func run() throws {
+        let encoder = try loadModel(model)
+        let x = try loadVectors(input)
+        let start = Date()
+        let packed = try encoder.encode(x)
+        let seconds = Date().timeIntervalSince(start)
+        let n = (encoder.bits + 7) / 8
+        var bytes: [UInt8]
+        switch outputFormat {
+        case .raw: bytes = packed
+        case .npy: bytes = NpyWriter.file(descr: "|u1", shape: [x.rows, n], data: packed)
+        case .hex:
+            var s = ""
+            s.reserveCapacity(x.rows * (2 * n + 8))
+            for i in 0..<x.rows {
+                s += "\(i) "
+                for b in packed[i * n ..< (i + 1) * n] { s += String(format: "%02x", b) }
+                s += "\n"
+            }
+            bytes = Array(s.utf8)
+        }
+        if let output { try Data(bytes).write(to: URL(fileURLWithPath: output)) } else { FileHandle.standardOutput.write(Data(bytes)) }
+        diagnose("encoded \(x.rows) vectors in \(String(format: "%.3f", seconds)) s (\(Int(Double(x.rows) / max(seconds, 1e-9))) vectors/s)")
+    }
+}
