@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hashidx builds and runs with (needs root or sudo).
 set -euo pipefail
-packages=(liblmdb-dev pkg-config libopenblas-dev liblapacke-dev zlib1g-dev)
+packages=(liblmdb-dev pkg-config libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -145,7 +145,7 @@ struct CLI {
 
     @Test func helpTextNamesEveryCommand() throws {
         let help = try CLI.run(["--help"])
-        for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "demo"] {
+        for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "demo", "train", "encode"] {
             #expect(help.stdout.contains(sub))
         }
         #expect(try CLI.run(["search", "--help"]).stdout.contains("inclusive"))
@@ -155,5 +155,40 @@ struct CLI {
         let r = try CLI.run(["demo", "--count", "3000"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.components(separatedBy: "matches a full scan").count - 1 == 5)
+    }
+
+    @Test func trainEncodeAndSearchByVectorEndToEnd() throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 21)
+        var values = [Float]()
+        for i in 0..<400 { for j in 0..<12 { values.append(Float((i % 5) * (j % 3)) + Float(Int(rng.next() % 1000)) / 1000) } }
+        var npy = [UInt8]()
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { npy += $0 } }
+        try Data(NpyWriter.file(descr: "<f4", shape: [400, 12], data: npy)).write(to: URL(fileURLWithPath: dir.sub("x.npy")))
+        for method in ["lsh", "pcah", "itq", "dh"] {
+            let model = dir.sub("\(method).model")
+            let train = try CLI.run(["train", "--method", method, "--bits", "8", "--input", dir.sub("x.npy"), "--epochs", "2", "--hidden", "10", "--output", model])
+            #expect(train.status == 0, "\(train.stderr)")
+            let idx = dir.sub("idx-\(method)")
+            #expect(try CLI.run(["create", idx, "--encoder", model]).status == 0)
+            let add = try CLI.run(["add", idx, "--vectors", dir.sub("x.npy")])
+            #expect(add.status == 0 && add.stderr.contains("added 400 new"), "\(add.stderr)")
+            // Searching by vector equals searching by the codes `encode` prints.
+            let encoded = try CLI.run(["encode", model, "--input", dir.sub("x.npy")])
+            let hex = encoded.stdout.split(separator: "\n").prefix(10).map { String($0.split(separator: " ")[1]) }
+            try (hex.joined(separator: "\n") + "\n").write(toFile: dir.sub("q.txt"), atomically: true, encoding: .utf8)
+            try Data(NpyWriter.file(descr: "<f4", shape: [10, 12], data: Array(npy.prefix(10 * 12 * 4)))).write(to: URL(fileURLWithPath: dir.sub("q.npy")))
+            let byVector = try CLI.run(["knn", idx, "-k", "3", "--vector-queries", dir.sub("q.npy")])
+            let byCode = try CLI.run(["knn", idx, "-k", "3", "--queries", dir.sub("q.txt")])
+            #expect(byVector.status == 0 && byVector.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") } == byCode.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") })
+            #expect(byCode.stdout.contains("# query 9"))
+        }
+        // Bad inputs: sdh without labels, a vector file of the wrong dimension, an index without encoder.
+        #expect(try CLI.run(["train", "--method", "sdh", "--bits", "8", "--input", dir.sub("x.npy"), "--output", dir.sub("s")]).stderr.contains("sdh needs --labels"))
+        try Data(NpyWriter.file(descr: "<f4", shape: [1, 3], data: [UInt8](repeating: 0, count: 12))).write(to: URL(fileURLWithPath: dir.sub("bad.npy")))
+        let wrong = try CLI.run(["add", dir.sub("idx-itq"), "--vectors", dir.sub("bad.npy")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("takes 12-dimensional vectors, found 3"), "\(wrong.stderr)")
+        #expect(try CLI.run(["create", dir.sub("raw"), "--bits", "8"]).status == 0)
+        #expect(try CLI.run(["add", dir.sub("raw"), "--vectors", dir.sub("x.npy")]).stderr.contains("has no encoder"))
     }
 }

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import Hamming
+import HashData
+@testable import HashEncoders
+@testable import HashIdx
+
+/// Small seeded data: `n` points around `classes` centres in `d` dimensions, with labels.
+func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
+    var rng = SeededGenerator(seed: seed)
+    let centres = rng.gaussianMatrix(rows: classes, columns: d)
+    var values = [Double](), labels = [Int]()
+    for i in 0..<n {
+        let c = i % classes
+        for j in 0..<d { values.append(centres[c, j] * 2 + 0.5 * rng.gaussian()) }
+        labels.append(c)
+    }
+    return (Matrix(rows: n, columns: d, values: values), labels)
+}
+
+@Suite struct EncoderTests {
+    // MARK: Loss terms against hand-computed values
+
+    @Test func lossTermsMatchHandComputedValues() {
+        let h = Matrix(rows: 2, columns: 2, values: [0.5, -0.5, 0.25, 0.75])
+        let b = Matrix(rows: 2, columns: 2, values: [1, -1, 1, 1])
+        // ½((0.5)² + (0.5)² + (0.75)² + (0.25)²) = ½(0.25 + 0.25 + 0.5625 + 0.0625) = 0.5625
+        #expect(abs(DeepHashingObjective.quantization(h, b) - 0.5625) < 1e-12)
+        // Column means 0.375, 0.125; centred: ±0.125, ±0.625 → squared sum 2(0.015625 + 0.390625) = 0.8125;
+        // −(1/(2·2))·0.8125 = −0.203125
+        #expect(abs(DeepHashingObjective.balance(h) - -0.203125) < 1e-12)
+        let w = DenseLayer(weights: Matrix(rows: 2, columns: 1, values: [1, 1]), bias: [2])
+        // WᵀW = [2]; ½(2 − 1)² = 0.5
+        #expect(abs(DeepHashingObjective.orthogonality([w]) - 0.5) < 1e-12)
+        // ½(1 + 1 + 4) = 3
+        #expect(abs(DeepHashingObjective.decay([w]) - 3) < 1e-12)
+        // Same pair (0,1): ‖h0 − h1‖² = 0.0625 + 1.5625 = 1.625; different pairs none → ½·1.625
+        #expect(abs(DeepHashingObjective.supervised(h, same: [(0, 1)], different: []) - 0.8125) < 1e-12)
+        #expect(abs(DeepHashingObjective.supervised(h, same: [], different: [(0, 1)]) - -0.8125) < 1e-12)
+    }
+
+    @Test func orthogonalityVanishesForOrthonormalWeights() throws {
+        var rng = SeededGenerator(seed: 4)
+        let q = try rng.gaussianMatrix(rows: 6, columns: 4).svd().u      // 6 × 4, orthonormal columns
+        let layer = DenseLayer(weights: q, bias: [0, 0, 0, 0])
+        #expect(DeepHashingObjective.orthogonality([layer]) < 1e-20)
+        #expect(DeepHashingObjective.orthogonality([DenseLayer(weights: .identity(rows: 5, columns: 5), bias: [Double](repeating: 0, count: 5))]) == 0)
+    }
+
+    // MARK: Gradients against finite differences
+
+    @Test(arguments: [(0.0, true), (0.0, false), (3.0, true), (3.0, false)])
+    func gradientsMatchFiniteDifferences(alpha: Double, perItem: Bool) throws {
+        let (x, labels) = blobs(n: 12, d: 5, classes: 3, seed: 7)
+        var rng = SeededGenerator(seed: 9)
+        var layers = [
+            DenseLayer(weights: 0.5 * rng.gaussianMatrix(rows: 5, columns: 4), bias: (0..<4).map { _ in 0.1 * rng.gaussian() }),
+            DenseLayer(weights: 0.5 * rng.gaussianMatrix(rows: 4, columns: 3), bias: (0..<3).map { _ in 0.1 * rng.gaussian() }),
+        ]
+        let w = DeepHashingObjective.Weights(lambda1: 0.7, lambda2: 0.3, lambda3: 0.2, alpha: alpha, perItem: perItem)
+        let acts = NeuralHashEncoder(method: "dh", layers: layers).activations(x)
+        let b = LinearTraining.signMatrix(acts.last!)
+        var pairRng = SeededGenerator(seed: 3)
+        let (same, different) = DeepHashingTraining.samplePairs(labels, using: &pairRng)
+        #expect(!same.isEmpty && !different.isEmpty)
+        let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: w, same: same, different: different)
+        func J(_ ls: [DenseLayer]) -> Double {
+            let h = NeuralHashEncoder(method: "dh", layers: ls).project(x)
+            return DeepHashingObjective.evaluate(ls, top: h, b: b, weights: w, same: same, different: different).total
+        }
+        let eps = 1e-6
+        for m in 0..<layers.count {
+            for i in 0..<layers[m].weights.values.count {
+                let saved = layers[m].weights.values[i]
+                layers[m].weights.values[i] = saved + eps; let up = J(layers)
+                layers[m].weights.values[i] = saved - eps; let down = J(layers)
+                layers[m].weights.values[i] = saved
+                let numeric = (up - down) / (2 * eps)
+                #expect(abs(numeric - grads[m].weights.values[i]) < 1e-6 * max(1, abs(numeric)), "W\(m + 1)[\(i)]")
+            }
+            for j in 0..<layers[m].bias.count {
+                let saved = layers[m].bias[j]
+                layers[m].bias[j] = saved + eps; let up = J(layers)
+                layers[m].bias[j] = saved - eps; let down = J(layers)
+                layers[m].bias[j] = saved
+                #expect(abs((up - down) / (2 * eps) - grads[m].bias[j]) < 1e-6 * max(1, abs(up - down) / (2 * eps)), "c\(m + 1)[\(j)]")
+            }
+        }
+    }
+
+    // MARK: ITQ
+
+    @Test func itqRotationStaysOrthogonalAndLossNeverIncreases() throws {
+        let (x, _) = blobs(n: 400, d: 20, classes: 5, seed: 1)
+        let r = try LinearTraining.itq(x, bits: 8, iterations: 30, seed: 2)
+        let gram = Matrix.product(r.rotation, transposeA: true, r.rotation)
+        #expect((gram - .identity(rows: 8, columns: 8)).squaredNorm < 1e-18)
+        for i in 1..<r.losses.count { #expect(r.losses[i] <= r.losses[i - 1] * (1 + 1e-12), "iteration \(i)") }
+        #expect(r.losses.last! < r.losses.first!)
+    }
+
+    // MARK: Determinism and archives
+
+    @Test(arguments: ["lsh", "pcah", "itq", "dh", "sdh"])
+    func sameSeedSameCodesAndArchivesRoundTrip(method: String) throws {
+        let (x, labels) = blobs(n: 300, d: 12, classes: 4, seed: 5)
+        func train() throws -> any HashEncoder {
+            var c = DeepHashingConfiguration.defaults(bits: 8, supervised: method == "sdh")
+            c.hiddenSizes = [10]
+            c.epochs = 3
+            c.batchSize = 64
+            switch method {
+            case "lsh": return try LinearTraining.lsh(x, bits: 8, seed: 3)
+            case "pcah": return try LinearTraining.pcah(x, bits: 8)
+            case "itq": return try LinearTraining.itq(x, bits: 8, iterations: 10, seed: 3).encoder
+            case "dh": return try DeepHashingTraining.train(x, bits: 8, configuration: c)
+            default: return try DeepHashingTraining.train(x, bits: 8, labels: labels, configuration: c)
+            }
+        }
+        let a = try train(), b = try train()
+        #expect(a.method == method)
+        #expect(try a.encode(x) == (try b.encode(x)))
+        let reloaded = try EncoderArchive.decodeEncoder(a.archive().encoded())
+        #expect(try reloaded.encode(x) == (try a.encode(x)))
+        #expect(try EncoderArchive.decode(a.archive().encoded()) == a.archive())
+        // Codes are not constant: the encoder separates the data.
+        #expect(Set(try a.encode(x)).count > 2)
+    }
+
+    @Test func newerArchiveAndGarbageAreRefused() throws {
+        let (x, _) = blobs(n: 50, d: 10, classes: 2, seed: 1)
+        var archive = try LinearTraining.pcah(x, bits: 8).archive()
+        archive.version = 2
+        #expect(throws: EncoderError.newerArchive(method: "pcah", found: 2, supported: 1)) { try EncoderArchive.decodeEncoder(archive.encoded()) }
+        #expect(throws: EncoderError.invalidArchive("it does not start with 'hashidx-encoder'")) { try EncoderArchive.decodeEncoder([1, 2, 3]) }
+        var truncated = try LinearTraining.pcah(x, bits: 8).archive().encoded()
+        truncated.removeLast(5)
+        #expect(throws: EncoderError.self) { try EncoderArchive.decodeEncoder(truncated) }
+    }
+
+    @Test func badVectorsAreClearErrors() throws {
+        let (x, labels) = blobs(n: 50, d: 10, classes: 2, seed: 1)
+        let e = try LinearTraining.pcah(x, bits: 8)
+        #expect(throws: EncoderError.dimensionMismatch(expected: 10, found: 3)) { try e.encode(Matrix(rows: 1, columns: 3, values: [1, 2, 3])) }
+        var nan = [Double](repeating: 0, count: 20); nan[12] = .nan
+        #expect(throws: EncoderError.nonFinite(row: 1, column: 2)) { try e.encode(Matrix(rows: 2, columns: 10, values: nan)) }
+        #expect(throws: EncoderError.nonFinite(row: 0, column: 0)) { try LinearTraining.itq(Matrix(rows: 2, columns: 4, values: [.infinity, 0, 0, 0, 0, 0, 0, 0]), bits: 8, seed: 1) }
+        #expect(throws: EncoderError.labelsMismatch(expected: 50, found: 49)) {
+            try DeepHashingTraining.train(x, bits: 8, labels: Array(labels.dropLast()), configuration: .defaults(bits: 8, supervised: true))
+        }
+        #expect(throws: EncoderError.self) { try LinearTraining.pcah(x, bits: 16) }   // more bits than dimensions
+    }
+
+    // MARK: Inside the index
+
+    @Test(arguments: ["itq", "dh"])
+    func vectorsThroughTheIndexEncoderMatchEncodingByHand(method: String) throws {
+        let dir = TemporaryDirectory()
+        let (x, _) = blobs(n: 600, d: 16, classes: 6, seed: 12)
+        var c = DeepHashingConfiguration.defaults(bits: 16, supervised: false)
+        c.hiddenSizes = [16]; c.epochs = 2
+        let encoder: any HashEncoder = method == "itq"
+            ? try LinearTraining.itq(x, bits: 16, iterations: 20, seed: 1).encoder
+            : try DeepHashingTraining.train(x, bits: 16, configuration: c)
+        let ids = (0..<UInt64(x.rows)).map { $0 * 3 + 1 }
+        do {
+            let index = try HashIndex.create(at: dir.path, encoder: encoder, substringCount: 2)
+            try index.insert(vectors: x, ids: ids)
+        }
+        let index = try HashIndex.open(at: dir.path)           // the encoder survives reopening
+        let stored = try #require(try index.encoder())
+        #expect(stored.method == encoder.method)
+        let packed = try encoder.encode(x)
+        var oracle = Oracle()
+        oracle.insert((0..<x.rows).map { (ids[$0], try! BinaryCode(bytes: Array(packed[2 * $0 ..< 2 * $0 + 2]), bits: 16)) })
+        let queries = x.rows(0..<20).addingRow([Double](repeating: 0.05, count: 16))
+        let byVector = try index.encode(vectors: queries)
+        for (i, q) in byVector.enumerated() {
+            #expect(q == (try encoder.encode(queries.row(i).map { Float($0) })))
+            #expect(try index.nearest(q, k: 5).neighbors == oracle.nearest(q, k: 5))
+            #expect(try index.search(q, radius: 2).neighbors == oracle.range(q, radius: 2))
+        }
+        #expect(throws: EncoderError.dimensionMismatch(expected: 16, found: 3)) { try index.insert(vectors: Matrix(rows: 1, columns: 3, values: [1, 2, 3]), ids: [1]) }
+        #expect(try index.count == 600)
+    }
+
+    @Test func indexWithoutEncoderRefusesVectors() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.path, .init(bits: 16))
+        #expect(try index.encoder() == nil)
+        #expect(throws: EncoderError.self) { try index.insert(vectors: Matrix(rows: 1, columns: 2, values: [1, 2]), ids: [1]) }
+    }
+}
