@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Hamming", targets: ["Hamming"]),
         .library(name: "HashData", targets: ["HashData"]),
         .library(name: "HashEncoders", targets: ["HashEncoders"]),
+        .library(name: "HashEval", targets: ["HashEval"]),
         .executable(name: "hashidx", targets: ["HashIdxCommand"]),
     ],
     dependencies: [
@@ -27,13 +28,14 @@ let package = Package(
         .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),
         .target(name: "HashEncoders", dependencies: ["Hamming", "HashIdx", "HashData", "CLinearAlgebra"]),
+        .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"], swiftSettings: popcount),
         .executableTarget(
             name: "HashIdxCommand",
-            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "HashIdxTests",
-            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "LMDB", "HashIdxCommand"],
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", "LMDB", "HashIdxCommand"],
             resources: [.copy("Fixtures")]
         ),
     ],
