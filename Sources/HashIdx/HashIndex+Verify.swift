@@ -29,6 +29,22 @@ public struct IndexStatistics: Sendable, Codable, Equatable {
 }
 
 extension HashIndex {
+    /// Every stored id and code, in row order: ids, and codes packed back to back (⌈B/8⌉ bytes each).
+    public func exportCodes() throws(HashIdxError) -> (ids: [UInt64], packed: [UInt8]) {
+        do {
+            return try withReader { r in
+                var ids = [UInt64](), packed = [UInt8]()
+                ids.reserveCapacity(r.count)
+                packed.reserveCapacity(r.count * codeBytes)
+                for row in 0..<r.count {
+                    ids.append(r.id(ofRow: row))
+                    packed.append(contentsOf: UnsafeRawBufferPointer(start: r.codePointer(row), count: codeBytes))
+                }
+                return (ids, packed)
+            }
+        } catch { throw .wrap(error, "export") }
+    }
+
     /// Counts and sizes of every table.
     public func statistics() throws(HashIdxError) -> IndexStatistics {
         do {

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import HashData
+import HashEval
+import HashIdx
+import Hamming
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Retrieval quality of codes: tie-aware and classic mAP, mAP@K, P@N, R@N, precision within radius.",
+        discussion: """
+        Codes are uint8 .npy arrays of shape (N, ⌈B/8⌉) (as 'hashidx encode --output-format npy'
+        writes) or an index (--index, ids = database positions). Relevant = same label. With
+        --index, precision within --radius comes from real range queries on the index.
+        """)
+
+    @Option(name: .long, help: "Database codes (.npy).") var database: String?
+    @Option(name: .long, help: "An index whose ids are database positions 0…N−1.") var index: String?
+    @Option(name: .long, help: "Query codes (.npy).") var queries: String
+    @Option(name: .long, help: "Code width B in bits (default: 8 × bytes per code, or the index's).") var bits: Int?
+    @Option(name: .long, help: "Database labels (IDX, .npy or text).") var databaseLabels: String
+    @Option(name: .long, help: "Query labels (IDX, .npy or text).") var queryLabels: String
+    @Option(name: .long, help: "Radius for the headline precision (inclusive).") var radius: Int = 2
+    @Option(name: .long, help: "Cutoffs N for P@N, R@N and mAP@N, comma-separated.") var cutoffs: String = "100,1000"
+    @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(name: .long, help: "Write the precision–recall curve by radius as SVG.") var svg: String?
+
+    func validate() throws {
+        guard (database == nil) != (index == nil) else { throw ValidationError("give exactly one of --database CODES or --index INDEX") }
+        guard radius >= 0 else { throw ValidationError("--radius must be at least 0, found \(radius)") }
+    }
+
+    func run() throws {
+        let dbLabels = try VectorFile.readLabels(databaseLabels).map { [$0] }
+        let qLabels = try VectorFile.readLabels(queryLabels).map { [$0] }
+        var width = bits
+        var dbCodes: [UInt8]
+        var opened: HashIndex?
+        if let index {
+            let idx = try HashIndex.open(at: index, mode: .readOnly)
+            width = idx.bits
+            let exported = try idx.exportCodes()
+            guard exported.ids.sorted() == (0..<UInt64(exported.ids.count)).map({ $0 }) else {
+                throw DataError(file: index, "expected ids 0…N−1 (database positions) for evaluation")
+            }
+            dbCodes = [UInt8](repeating: 0, count: exported.packed.count)
+            for (row, id) in exported.ids.enumerated() {
+                dbCodes.replaceSubrange(Int(id) * idx.codeBytes ..< (Int(id) + 1) * idx.codeBytes,
+                                        with: exported.packed[row * idx.codeBytes ..< (row + 1) * idx.codeBytes])
+            }
+            opened = idx
+        } else {
+            let f = try NpyCodeFile(path: database!, expectedColumns: try columns(database!))
+            dbCodes = try f.next(maxRows: f.rows)
+            width = width ?? f.columns * 8
+        }
+        let codeBytes = (width! + 7) / 8
+        let q = try NpyCodeFile(path: queries, expectedColumns: codeBytes)
+        let qCodes = try q.next(maxRows: q.rows)
+        guard dbLabels.count == dbCodes.count / codeBytes else { throw DataError(file: databaseLabels, "expected \(dbCodes.count / codeBytes) labels, found \(dbLabels.count)") }
+        guard qLabels.count == q.rows else { throw DataError(file: queryLabels, "expected \(q.rows) labels, found \(qLabels.count)") }
+        guard radius <= width! else { throw ValidationError("--radius must be at most \(width!), found \(radius)") }
+        let cut = cutoffs.split(separator: ",").compactMap { Int($0) }
+        let start = Date()
+        let report = Evaluation.evaluate(database: dbCodes, databaseLabels: dbLabels, queries: qCodes, queryLabels: qLabels, bits: width!, cutoffs: cut)
+        var precision = report.precisionWithinRadius[radius], empty = report.emptyWithinRadius[radius]
+        if let opened {
+            let codes = (0..<q.rows).map { try! BinaryCode(bytes: Array(qCodes[$0 * codeBytes ..< ($0 + 1) * codeBytes]), bits: width!) }
+            (precision, empty) = try Evaluation.precisionWithinRadius(index: opened, queries: codes, queryLabels: qLabels, databaseLabels: dbLabels, radius: radius)
+        }
+        diagnose("evaluated \(q.rows) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        if let svg { try precisionRecallSVG(report).write(toFile: svg, atomically: true, encoding: .utf8) }
+        switch format {
+        case .json:
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            e.keyEncodingStrategy = .convertToSnakeCase
+            var obj = try JSONSerialization.jsonObject(with: e.encode(report)) as! [String: Any]
+            obj["precision_at_radius"] = precision
+            obj["empty_at_radius"] = empty
+            obj["radius"] = radius
+            print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+        case .text:
+            print(String(format: "mAP (tie-aware)      %.4f", report.meanAveragePrecisionTieAware))
+            print(String(format: "mAP (ties by index)  %.4f", report.meanAveragePrecision))
+            for k in cut { print(String(format: "mAP@%-6d           %.4f", k, report.meanAveragePrecisionAt[k]!)) }
+            for k in cut { print(String(format: "P@%-6d R@%-6d    %.4f  %.4f", k, k, report.precisionAt[k]!, report.recallAt[k]!)) }
+            print(String(format: "P@r≤%d                %.4f  (%.1f%% of queries retrieve nothing)", radius, precision, 100 * empty))
+        }
+    }
+
+    private func columns(_ path: String) throws -> Int {
+        guard let head = FileHandle(forReadingAtPath: path)?.readData(ofLength: 65536) else { throw DataError(file: path, "cannot read the file") }
+        let h = try NpyHeader.parse(head, file: path)
+        guard h.shape.count == 2 else { throw DataError(file: path, "expected shape (N, bytes), found \(h.shape)") }
+        return h.shape[1]
+    }
+
+    /// Precision (y) against recall (x) for radius r = 0…B, one point per radius.
+    private func precisionRecallSVG(_ r: EvaluationReport) -> String {
+        let w = 480.0, h = 360.0, m = 48.0
+        let pts = zip(r.recallWithinRadius, r.precisionWithinRadius).map { (m + $0 * (w - 2 * m), h - m - $1 * (h - 2 * m)) }
+        let path = pts.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ")
+        return """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <line x1="\(m)" y1="\(h - m)" x2="\(w - m)" y2="\(h - m)" stroke="black"/><line x1="\(m)" y1="\(m)" x2="\(m)" y2="\(h - m)" stroke="black"/>
+        <text x="\(w / 2)" y="\(h - 12)" text-anchor="middle">recall (radius 0…\(r.bits))</text>
+        <text x="14" y="\(h / 2)" transform="rotate(-90 14 \(h / 2))" text-anchor="middle">precision</text>
+        <polyline points="\(path)" fill="none" stroke="#1f77b4" stroke-width="2"/>
+        </svg>
+        """
+    }
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""The Hamming look-up precision benchmark on Fashion-MNIST (protocol of the DH paper).
+
+1,000 queries (100 per class, fixed seed), 69,000 database = training items, B in {16, 32, 64},
+methods LSH, PCAH, PCA-ITQ, DH, SDH. For each: train, encode, evaluate with `hashidx eval`
+(tie-aware and classic mAP, P@r<=2 with the empty rate, P@100, P@1000), build an index from the
+encoder and time range queries at r = 2. Tie-aware mAP and P@r<=2 are recomputed independently in
+numpy from the same code files and must agree to 1e-9. Writes a Markdown section and SVG plots.
+
+    bash tools/setup.sh && swift build -c release
+    python3 tools/fashion_split.py /tmp/fm
+    python3 tools/precision_benchmark.py /tmp/fm --out Benchmarks/precision
+"""
+import argparse, json, os, re, subprocess, time
+import numpy as np
+
+def tie_aware_ap(d, rel, bits):
+    counts = np.bincount(d, minlength=bits + 1)
+    relc = np.bincount(d, weights=rel, minlength=bits + 1)
+    total = rel.sum()
+    if total == 0:
+        return 0.0
+    ap, before, rbefore = 0.0, 0, 0
+    for n, r in zip(counts, relc):
+        n, r = int(n), int(r)
+        if n == 0:
+            continue
+        if r > 0:
+            t = np.arange(1, n + 1)
+            extra = (t - 1) * (r - 1) / (n - 1) if n > 1 else 0
+            ap += r * np.sum((rbefore + 1 + extra) / (before + t)) / n
+        before += n; rbefore += r
+    return ap / total
+
+def numpy_check(db, q, dbl, ql, bits, radius=2):
+    dbits = np.unpackbits(db, axis=1, bitorder="little")[:, :bits].astype(np.int32)
+    qbits = np.unpackbits(q, axis=1, bitorder="little")[:, :bits].astype(np.int32)
+    maps, precs = [], []
+    for i in range(len(q)):
+        d = (dbits != qbits[i]).sum(axis=1)
+        rel = (dbl == ql[i]).astype(np.float64)
+        maps.append(tie_aware_ap(d, rel, bits))
+        within = d <= radius
+        precs.append(rel[within].mean() if within.any() else 0.0)
+    return float(np.mean(maps)), float(np.mean(precs))
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, check=True)
+
+def svg_lines(series, xlabel, ylabel, path, xs=None):
+    w, h, m = 520, 380, 56
+    allx = [x for s in series.values() for x, _ in s]; ally = [y for s in series.values() for _, y in s]
+    x0, x1 = min(allx), max(allx); y0, y1 = 0, max(ally) * 1.05 or 1
+    sx = lambda x: m + (x - x0) / ((x1 - x0) or 1) * (w - 2 * m)
+    sy = lambda y: h - m - (y - y0) / ((y1 - y0) or 1) * (h - 2 * m)
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<line x1="{m}" y1="{h-m}" x2="{w-m}" y2="{h-m}" stroke="black"/><line x1="{m}" y1="{m}" x2="{m}" y2="{h-m}" stroke="black"/>',
+           f'<text x="{w/2}" y="{h-14}" text-anchor="middle">{xlabel}</text>',
+           f'<text x="16" y="{h/2}" transform="rotate(-90 16 {h/2})" text-anchor="middle">{ylabel}</text>']
+    for t in np.linspace(y0, y1, 5):
+        out.append(f'<text x="{m-6}" y="{sy(t)+4:.1f}" text-anchor="end">{t:.2f}</text>')
+    for x in (xs or sorted(set(allx))):
+        out.append(f'<text x="{sx(x):.1f}" y="{h-m+16}" text-anchor="middle">{x:g}</text>')
+    for i, (name, pts) in enumerate(series.items()):
+        c = colours[i % len(colours)]
+        out.append(f'<polyline points="{" ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)}" fill="none" stroke="{c}" stroke-width="2"/>')
+        out.append(f'<text x="{w-m+4}" y="{m+16*i}" fill="{c}">{name}</text>')
+    out.append("</svg>")
+    open(path, "w").write("\n".join(out))
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("split")
+    ap.add_argument("--out", default="Benchmarks/precision")
+    ap.add_argument("--binary", default=".build/release/hashidx")
+    ap.add_argument("--methods", default="lsh,pcah,itq,dh,sdh")
+    ap.add_argument("--bits", default="16,32,64")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    s = a.split
+    dbl = np.load(f"{s}/database_labels.npy"); ql = np.load(f"{s}/queries_labels.npy")
+    rows, results = [], {}
+    for bits in [int(b) for b in a.bits.split(",")]:
+        for method in a.methods.split(","):
+            model = f"{s}/{method}{bits}.model"
+            cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", f"{s}/database.npy", "--threads", str(a.threads), "--output", model]
+            if method == "sdh":
+                cmd += ["--labels", f"{s}/database_labels.npy"]
+            t = time.perf_counter(); run(cmd); train_s = time.perf_counter() - t
+            enc = run([a.binary, "encode", model, "--input", f"{s}/database.npy", "--output-format", "npy", "--output", f"{s}/db{bits}{method}.npy"])
+            rate = int(re.search(r"\((\d+) vectors/s\)", enc.stderr).group(1))
+            run([a.binary, "encode", model, "--input", f"{s}/queries.npy", "--output-format", "npy", "--output", f"{s}/q{bits}{method}.npy"])
+            index = f"{s}/idx{bits}{method}"
+            subprocess.run(["rm", "-rf", index])
+            run([a.binary, "create", index, "--encoder", model, "--expected-count", "69000"])
+            t = time.perf_counter(); run([a.binary, "add", index, "--vectors", f"{s}/database.npy"]); build_s = time.perf_counter() - t
+            ev = json.loads(run([a.binary, "eval", "--index", index, "--queries", f"{s}/q{bits}{method}.npy", "--database-labels", f"{s}/database_labels.npy",
+                                 "--query-labels", f"{s}/queries_labels.npy", "--format", "json"]).stdout)
+            db = np.load(f"{s}/db{bits}{method}.npy"); q = np.load(f"{s}/q{bits}{method}.npy")
+            open(f"{s}/q.txt", "w").write("\n".join(r.tobytes().hex() for r in q) + "\n")
+            look = [json.loads(l)["stats"]["seconds"] for l in run([a.binary, "search", index, "--radius", "2", "--queries", f"{s}/q.txt", "--format", "json", "--threads", "1"]).stdout.splitlines()]
+            np_map, np_p2 = numpy_check(db, q, dbl, ql, bits)
+            assert abs(np_map - ev["mean_average_precision_tie_aware"]) < 1e-9, (np_map, ev["mean_average_precision_tie_aware"])
+            assert abs(np_p2 - ev["precision_at_radius"]) < 1e-9, (np_p2, ev["precision_at_radius"])
+            results[(method, bits)] = ev
+            rows.append(f"| {method} | {bits} | {100*ev['mean_average_precision_tie_aware']:.2f} | {100*ev['mean_average_precision']:.2f} | "
+                        f"{100*ev['precision_at_radius']:.2f} ({100*ev['empty_at_radius']:.1f}% empty) | {100*ev['precision_at']['100']:.2f} | "
+                        f"{100*ev['precision_at']['1000']:.2f} | {train_s:.1f} | {rate:,} | {build_s:.2f} | {1e3*np.median(look):.3f} |")
+            print(rows[-1], flush=True)
+    methods = a.methods.split(","); bitss = [int(b) for b in a.bits.split(",")]
+    svg_lines({m: [(b, results[(m, b)]["mean_average_precision_tie_aware"]) for b in bitss] for m in methods}, "bits", "mAP (tie-aware)", f"{a.out}/map-vs-bits.svg", xs=bitss)
+    for b in bitss:
+        svg_lines({m: list(zip(results[(m, b)]["recall_within_radius"], results[(m, b)]["precision_within_radius"])) for m in methods},
+                  f"recall (radius 0…{b})", "precision", f"{a.out}/pr-by-radius-{b}.svg")
+    with open(f"{a.out}/results.md", "w") as f:
+        f.write("| method | bits | mAP tie-aware % | mAP ties by id % | P@r≤2 % | P@100 % | P@1000 % | train s | encode vectors/s | index build s | r=2 look-up ms |\n")
+        f.write("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")
+        f.write("\n".join(rows) + "\n")
+
+if __name__ == "__main__":
+    main()
