@@ -191,4 +191,28 @@ struct CLI {
         #expect(try CLI.run(["create", dir.sub("raw"), "--bits", "8"]).status == 0)
         #expect(try CLI.run(["add", dir.sub("raw"), "--vectors", dir.sub("x.npy")]).stderr.contains("has no encoder"))
     }
+
+    @Test func evalFromCodesAndFromAnIndexAgree() throws {
+        let dir = TemporaryDirectory()
+        let db = dataset(bits: 16, count: 300, .clustered, seed: 4)
+        let qs = queries(from: db, bits: 16, count: 20, seed: 4)
+        try Data(NpyWriter.file(descr: "|u1", shape: [300, 2], data: db.flatMap(\.code.bytes))).write(to: URL(fileURLWithPath: dir.sub("db.npy")))
+        try Data(NpyWriter.file(descr: "|u1", shape: [20, 2], data: qs.flatMap(\.bytes))).write(to: URL(fileURLWithPath: dir.sub("q.npy")))
+        try ((0..<300).map { String($0 % 3) }.joined(separator: "\n") + "\n").write(toFile: dir.sub("dbl.txt"), atomically: true, encoding: .utf8)
+        try ((0..<20).map { String($0 % 3) }.joined(separator: "\n") + "\n").write(toFile: dir.sub("ql.txt"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["create", dir.sub("idx"), "--bits", "16", "--substrings", "2"]).status == 0)
+        #expect(try CLI.run(["add", dir.sub("idx"), dir.sub("db.npy"), "--input-format", "npy"]).status == 0)
+        let common = ["--queries", dir.sub("q.npy"), "--database-labels", dir.sub("dbl.txt"), "--query-labels", dir.sub("ql.txt"), "--format", "json"]
+        let fromCodes = try CLI.run(["eval", "--database", dir.sub("db.npy"), "--svg", dir.sub("pr.svg")] + common)
+        let fromIndex = try CLI.run(["eval", "--index", dir.sub("idx")] + common)
+        #expect(fromCodes.status == 0 && fromIndex.status == 0, "\(fromCodes.stderr) \(fromIndex.stderr)")
+        let a = try JSONSerialization.jsonObject(with: Data(fromCodes.stdout.utf8)) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: Data(fromIndex.stdout.utf8)) as! [String: Any]
+        for key in ["mean_average_precision_tie_aware", "mean_average_precision", "precision_at_radius", "empty_at_radius"] {
+            #expect(abs((a[key] as! Double) - (b[key] as! Double)) < 1e-12, "\(key)")
+        }
+        #expect(try String(contentsOfFile: dir.sub("pr.svg"), encoding: .utf8).contains("<polyline"))
+        let bad = try CLI.run(["eval", "--database", dir.sub("db.npy"), "--queries", dir.sub("q.npy"), "--database-labels", dir.sub("ql.txt"), "--query-labels", dir.sub("ql.txt")])
+        #expect(bad.status != 0 && bad.stderr.contains("expected 300 labels, found 20"))
+    }
 }
