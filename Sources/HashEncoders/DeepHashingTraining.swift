@@ -16,6 +16,18 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     /// Stop when the epoch objective changes by less than ε·max(1, |J|).
     public var epsilon: Double
     public var seed: UInt64
+    /// How the network starts.
+    public var initialization: Initialization = .pca
+
+    /// Starting points for the network.
+    public enum Initialization: String, Sendable, Equatable, CaseIterable {
+        /// As in the paper: first layer = top principal directions (unscaled), upper layers identity.
+        case pca
+        /// From the PCA-ITQ solution: the first B units of the first layer are the ITQ projections
+        /// and the rest the next principal directions, all scaled to unit variance so tanh starts
+        /// unsaturated; upper layers identity. The initial codes are exactly ITQ's.
+        case itq
+    }
 
     /// Defaults: hidden sizes 60-30 up to 16 bits (the paper's), 96-48 up to 32, 128-64 above;
     /// λ1 = 100, λ2 = λ3 = 0.001; per-item scaling; mini-batches of 256 with momentum 0.9.
@@ -34,6 +46,8 @@ public struct EpochReport: Sendable {
     /// Terms of J over the monitoring sample (at most 10,000 training items).
     public var terms: DeepHashingObjective.Terms
     public var seconds: Double
+    /// The validation score after this epoch, when validating.
+    public var validation: Double?
 }
 
 /// Trains DH and SDH networks by back-propagation (the shared harness).
@@ -54,9 +68,42 @@ public enum DeepHashingTraining {
         return layers
     }
 
+    /// The network initialised from the PCA-ITQ solution (see ``DeepHashingConfiguration/Initialization/itq``).
+    public static func itqLayers(_ x: Matrix, bits: Int, sizes: [Int], seed: UInt64) throws(EncoderError) -> [DenseLayer] {
+        guard sizes.allSatisfy({ $0 >= bits }) else {
+            throw .invalidConfiguration("ITQ initialisation needs every hidden layer at least \(bits) wide, found \(sizes.dropLast())")
+        }
+        let first = sizes[0]
+        let itq = try LinearTraining.itq(x, bits: bits, seed: seed)
+        let p = try LinearTraining.pca(x, components: min(first, x.columns))
+        var w1 = Matrix(rows: x.columns, columns: first)
+        let rotated = itq.encoder.projection
+        for i in 0..<x.columns {
+            for j in 0..<bits { w1[i, j] = rotated[i, j] }
+            for j in bits..<min(first, p.directions.columns) { w1[i, j] = p.directions[i, j] }
+        }
+        // Scale every unit to unit variance over the training data.
+        let projected = x.subtractingRow(p.mean) * w1
+        for j in 0..<first {
+            var v = 0.0
+            for i in 0..<projected.rows { v += projected[i, j] * projected[i, j] }
+            let scale = v > 0 ? 1 / (v / Double(projected.rows)).squareRoot() : 0
+            for i in 0..<x.columns { w1[i, j] *= scale }
+        }
+        let c1 = (Matrix(rows: 1, columns: x.columns, values: p.mean) * w1).values.map { -$0 }
+        var layers = [DenseLayer(weights: w1, bias: c1)]
+        for m in 1..<sizes.count {
+            layers.append(DenseLayer(weights: .identity(rows: sizes[m - 1], columns: sizes[m]), bias: [Double](repeating: 0, count: sizes[m])))
+        }
+        return layers
+    }
+
     /// Trains a network on `x` (N × d). With `labels` (one per row) trains SDH, else DH.
-    /// `progress` is called after every epoch.
+    /// `progress` is called after every epoch. With `validate` (a score to maximise, for example
+    /// mAP on a held-out split), the network is scored before training and after every epoch and
+    /// the best-scoring one is returned.
     public static func train(_ x: Matrix, bits: Int, labels: [Int]? = nil, configuration c: DeepHashingConfiguration,
+                             validate: ((NeuralHashEncoder) -> Double)? = nil,
                              progress: (EpochReport) -> Void = { _ in }) throws(EncoderError) -> NeuralHashEncoder {
         try LinearTraining.validate(x, bits: bits)
         if let labels, labels.count != x.rows { throw .labelsMismatch(expected: x.rows, found: labels.count) }
@@ -64,7 +111,11 @@ public enum DeepHashingTraining {
             throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 1 and hidden sizes ≥ 1 are required")
         }
         let supervised = labels != nil && c.weights.alpha != 0
-        var layers = try initialLayers(x, sizes: c.hiddenSizes + [bits])
+        var layers = c.initialization == .itq
+            ? try itqLayers(x, bits: bits, sizes: c.hiddenSizes + [bits], seed: c.seed)
+            : try initialLayers(x, sizes: c.hiddenSizes + [bits])
+        var best: (score: Double, layers: [DenseLayer], epoch: Int)?
+        if let validate { best = (validate(NeuralHashEncoder(method: "dh", layers: layers)), layers, 0) }
         var velocity = layers.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
         var rng = SeededGenerator(seed: c.seed)
         let monitor = Array((0..<x.rows).shuffled(using: &rng).prefix(10_000)).sorted()
@@ -101,18 +152,30 @@ public enum DeepHashingTraining {
             guard terms.total.isFinite else {
                 throw .invalidConfiguration("training diverged at epoch \(epoch) (J is not finite); lower the learning rate (now \(c.learningRate))")
             }
-            progress(EpochReport(epoch: epoch, terms: terms, seconds: Date().timeIntervalSince(start)))
+            var report = EpochReport(epoch: epoch, terms: terms, seconds: Date().timeIntervalSince(start))
+            if let validate {
+                let score = validate(NeuralHashEncoder(method: "dh", layers: layers))
+                report.validation = score
+                if score > best!.score { best = (score, layers, epoch) }
+            }
+            progress(report)
             if let p = previous, abs(p - terms.total) < c.epsilon * max(1, abs(terms.total)) { break }
             previous = terms.total
         }
         let w = c.weights
-        return NeuralHashEncoder(method: supervised ? "sdh" : "dh", layers: layers, settings: [
+        var selected: [String: String] = [:]
+        if let best {
+            layers = best.layers
+            selected = ["selected_epoch": String(best.epoch), "validation_score": String(best.score)]
+        }
+        return NeuralHashEncoder(method: supervised ? "sdh" : "dh", layers: layers, settings: selected.merging([
+            "initialization": c.initialization.rawValue,
             "seed": String(c.seed), "epochs": String(c.epochs), "learning_rate": String(c.learningRate),
             "momentum": String(c.momentum), "batch_size": c.batchSize.map(String.init) ?? "full",
             "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
             "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",
             "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),
-        ])
+        ]) { a, _ in a })
     }
 
     /// For each item, one random same-label partner and one random different-label partner

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashEncoders
+import HashEval
 import HashIdx
 import Hamming
 
@@ -15,6 +16,8 @@ func loadModel(_ path: String) throws -> any HashEncoder {
 func loadVectors(_ path: String) throws -> Matrix {
     Matrix(try VectorFile.read(path))
 }
+
+extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +54,12 @@ struct Train: ParsableCommand {
     var alpha: Double?
     @Flag(name: .long, help: "DH/SDH: sum the quantisation loss over items, as printed in the paper (default: mean).")
     var paperScaling = false
+    @Option(name: .long, help: "DH/SDH initialisation: pca (as in the paper) or itq (start from the PCA-ITQ solution).")
+    var initialization: DeepHashingConfiguration.Initialization?
+    @Option(name: .long, help: "DH/SDH: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
+    var validationQueries: Int = 0
+    @Option(name: .long, help: "DH/SDH: size of the validation database drawn from the remaining training items.")
+    var validationDatabase: Int = 10_000
     @Option(name: .long, help: "OpenBLAS threads.")
     var threads: Int?
     @Flag(name: .long, help: "Print per-epoch progress even when standard error is not a terminal.")
@@ -62,6 +71,7 @@ struct Train: ParsableCommand {
         guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
         if method == .sdh && labels == nil { throw ValidationError("sdh needs --labels") }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0, found \(epochs)") }
+        if validationQueries > 0 && labels == nil { throw ValidationError("--validation-queries needs --labels") }
     }
 
     func run() throws {
@@ -94,14 +104,39 @@ struct Train: ParsableCommand {
             if let lambda3 { c.weights.lambda3 = lambda3 }
             if let alpha { c.weights.alpha = alpha }
             if paperScaling { c.weights.perItem = false }
-            let y = try labels.map { try VectorFile.readLabels($0) }
-            encoder = try DeepHashingTraining.train(x, bits: bits, labels: method == .sdh ? y : nil, configuration: c) { r in
+            if let initialization { c.initialization = initialization }
+            var y = try labels.map { try VectorFile.readLabels($0) }
+            if let labels = y, labels.count != x.rows { throw DataError(file: self.labels!, "expected \(x.rows) labels, one per vector, found \(labels.count)") }
+            var trainX = x
+            var validate: ((NeuralHashEncoder) -> Double)?
+            if validationQueries > 0, let all = y {
+                // Carve validation queries out of the training items; the validation database is
+                // drawn from the items that remain (which also train the network).
+                var rng = SeededGenerator(seed: seed ^ 0x7A11D)
+                let order = (0..<x.rows).shuffled(using: &rng)
+                let held = Array(order.prefix(validationQueries)).sorted()
+                let rest = Array(order.dropFirst(validationQueries)).sorted()
+                let valDB = Array(rest.shuffled(using: &rng).prefix(validationDatabase)).sorted()
+                let qx = x.gather(held), dbx = x.gather(valDB)
+                let ql = held.map { [all[$0]] }, dbl = valDB.map { [all[$0]] }
+                trainX = x.gather(rest)
+                y = rest.map { all[$0] }
+                let b = bits
+                validate = { net in
+                    let q = (try? net.encode(qx)) ?? [], d = (try? net.encode(dbx)) ?? []
+                    return Evaluation.evaluate(database: d, databaseLabels: dbl, queries: q, queryLabels: ql, bits: b, cutoffs: []).meanAveragePrecisionTieAware
+                }
+                diagnose("validation: \(held.count) held-out queries against \(valDB.count) training items; training on \(rest.count)")
+            }
+            encoder = try DeepHashingTraining.train(trainX, bits: bits, labels: method == .sdh ? y : nil, configuration: c, validate: validate) { r in
                 if verbose {
                     let t = r.terms
                     diagnose(String(format: "epoch %3d  J %.6g  quantisation %.6g  balance %.6g  orthogonality %.6g  decay %.6g  supervised %.6g  %.2f s",
-                                    r.epoch, t.total, t.quantization, t.balance, t.orthogonality, t.decay, t.supervised, r.seconds))
+                                    r.epoch, t.total, t.quantization, t.balance, t.orthogonality, t.decay, t.supervised, r.seconds)
+                             + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
                 }
             }
+            if let s = encoder.archive().settings["selected_epoch"] { diagnose("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
         }
         try Data(encoder.archive().encoded()).write(to: URL(fileURLWithPath: output))
         diagnose("trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; wrote \(output)")
