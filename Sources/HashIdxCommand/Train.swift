@@ -52,6 +52,8 @@ struct Train: ParsableCommand {
     var lambda3: Double?
     @Option(name: .long, help: "SDH α (weight of the supervised term).")
     var alpha: Double?
+    @Flag(name: .long, help: "DH/SDH: start from the paper's recipe (PCA initialisation, λ1 = 100, SDH α = 3, 30 epochs) instead of the validated defaults.")
+    var paperRecipe = false
     @Flag(name: .long, help: "DH/SDH: sum the quantisation loss over items, as printed in the paper (default: mean).")
     var paperScaling = false
     @Option(name: .long, help: "DH/SDH initialisation: pca (as in the paper) or itq (start from the PCA-ITQ solution).")
@@ -89,7 +91,8 @@ struct Train: ParsableCommand {
             if verbose { diagnose("itq: quantisation loss \(r.losses.first ?? 0) → \(r.losses.last ?? 0) over \(r.losses.count) iterations") }
             encoder = r.encoder
         case .dh, .sdh:
-            var c = DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
+            var c = paperRecipe ? DeepHashingConfiguration.paper(bits: bits, supervised: method == .sdh)
+                : DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
             c.seed = seed
             if let epochs { c.epochs = epochs }
             if let hidden {

@@ -151,6 +151,30 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
         #expect(throws: EncoderError.self) { try LinearTraining.pcah(x, bits: 16) }   // more bits than dimensions
     }
 
+    @Test func itqInitialisationStartsFromTheITQCodes() throws {
+        let (x, _) = blobs(n: 400, d: 20, classes: 5, seed: 8)
+        let itq = try LinearTraining.itq(x, bits: 8, seed: 3).encoder
+        let layers = try DeepHashingTraining.itqLayers(x, bits: 8, sizes: [12, 10, 8], seed: 3)
+        #expect(try NeuralHashEncoder(method: "dh", layers: layers).encode(x) == (try itq.encode(x)))
+        #expect(throws: EncoderError.self) { try DeepHashingTraining.itqLayers(x, bits: 8, sizes: [6, 8], seed: 3) }
+    }
+
+    @Test func validationKeepsTheBestEpoch() throws {
+        let (x, _) = blobs(n: 300, d: 12, classes: 4, seed: 5)
+        var c = DeepHashingConfiguration.defaults(bits: 8, supervised: false)
+        c.hiddenSizes = [10]; c.epochs = 4; c.epsilon = 0
+        // A score that prefers the network of epoch 2 (the third one scored: 0 is the start).
+        var calls = 0
+        var seen: [[UInt8]] = []
+        let net = try DeepHashingTraining.train(x, bits: 8, configuration: c, validate: { n in
+            seen.append(try! n.encode(x)); calls += 1
+            return calls == 3 ? 1 : 0
+        })
+        #expect(calls == 5)
+        #expect(net.settings["selected_epoch"] == "2")
+        #expect(try net.encode(x) == seen[2])
+    }
+
     // MARK: Inside the index
 
     @Test(arguments: ["itq", "dh"])
