@@ -23,8 +23,8 @@ def main():
             model = f"{a.split}/{method}{bits}.model"
             cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", f"{a.split}/database.npy",
                    "--threads", str(a.threads), "--progress", "--output", model]
-            if method == "sdh":
-                cmd += ["--labels", f"{a.split}/database_labels.npy"]
+            if method in ("dh", "sdh"):
+                cmd += ["--labels", f"{a.split}/database_labels.npy", "--validation-queries", "500"]
             t = time.perf_counter()
             p = subprocess.run(cmd, capture_output=True, text=True, check=True)
             seconds = time.perf_counter() - t
