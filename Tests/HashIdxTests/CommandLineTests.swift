@@ -152,7 +152,7 @@ struct CLI {
     }
 
     @Test func demoRunsAndAgreesWithAScan() throws {
-        let r = try CLI.run(["demo", "--count", "3000"])
+        let r = try CLI.run(["demo", "--synthetic", "--count", "3000", "--bits", "64"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.components(separatedBy: "matches a full scan").count - 1 == 5)
     }
