@@ -26,8 +26,6 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
     case full(String)
     /// An LMDB or file-system failure.
     case storage(LMDBError, operation: String)
-    /// The index was closed.
-    case closed
 
     public var description: String {
         switch self {
@@ -43,7 +41,6 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corrupt(let what): return "the index is corrupt: \(what)"
         case .full(let what): return "no room left: \(what)"
         case .storage(let e, let op): return "\(op) failed: \(e)"
-        case .closed: return "the index is closed"
         }
     }
 }
