@@ -101,4 +101,40 @@ import Hamming
         #expect(try index.count == 501)
         #expect(try index.code(for: 42) == data[0].code)
     }
+
+    @Test func killDashNineMidLoadKeepsWholeBatchesOnly() throws {
+        let dir = TemporaryDirectory()
+        let idx = dir.sub("idx")
+        #expect(try CLI.run(["create", idx, "--bits", "64", "--substrings", "3"]).status == 0)
+        var rng = SeededRandom(seed: 99)
+        let n = 400_000
+        var raw = [UInt8](repeating: 0, count: n * 8)
+        for i in 0..<raw.count { raw[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        try Data(raw).write(to: URL(fileURLWithPath: dir.sub("codes.raw")))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["add", idx, dir.sub("codes.raw"), "--input-format", "raw", "--batch-size", "1000"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until some batches have committed, then kill the loader outright.
+        var committed = 0
+        for _ in 0..<400 where committed == 0 {
+            Thread.sleep(forTimeInterval: 0.02)
+            if let index = try? HashIndex.open(at: idx, mode: .readOnly) { committed = (try? index.count) ?? 0 }
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let index = try HashIndex.open(at: idx)
+        let count = try index.count
+        #expect(count > 0, "the loader was killed before its first commit")
+        #expect(count % 1000 == 0, "a partial batch survived: \(count) codes")
+        #expect(try index.verify() == count)
+        // Every surviving code is the one the file holds for its id (ids are row numbers).
+        for id in stride(from: 0, to: count, by: max(1, count / 50)) {
+            #expect(try index.code(for: UInt64(id))?.bytes == Array(raw[id * 8 ..< id * 8 + 8]))
+        }
+        // And the index still takes writes after the crash.
+        try index.insert([(UInt64(n + 1), try BinaryCode(bytes: [1, 2, 3, 4, 5, 6, 7, 8], bits: 64))])
+        #expect(try index.count == count + 1)
+    }
 }
