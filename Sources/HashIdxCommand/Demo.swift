@@ -83,7 +83,7 @@ struct Demo: ParsableCommand {
     private func runSynthetic() throws {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("hashidx-demo-\(UUID().uuidString)").path
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
-        var rng = SplitMix(seed: 2024)
+        var rng = SeededGenerator(seed: 2024)
         let codeBytes = (bits + 7) / 8
         let centres = (0..<max(1, count / 100)).map { _ -> [UInt8] in
             var c = randomBytes(codeBytes, &rng)
@@ -122,18 +122,6 @@ struct Demo: ParsableCommand {
     }
 }
 
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-private func randomBytes(_ n: Int, _ rng: inout SplitMix) -> [UInt8] {
+private func randomBytes(_ n: Int, _ rng: inout SeededGenerator) -> [UInt8] {
     (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hamming
+import HashEncoders
 @testable import HashIdx
 
 /// A fresh temporary directory per test (Swift Testing runs tests in parallel).
@@ -15,18 +16,8 @@ final class TemporaryDirectory {
     func sub(_ name: String) -> String { path + "/" + name }
 }
 
-/// SplitMix64: small, seeded, reproducible.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests draw from the library's seeded generator.
+typealias SeededRandom = SeededGenerator
 
 enum Distribution: String, CaseIterable, CustomStringConvertible {
     case uniform, clustered, duplicates
