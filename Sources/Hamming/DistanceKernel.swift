@@ -48,26 +48,6 @@ public enum DistanceKernel: Sendable {
         return d
     }
 
-    /// Calls `body(i, d)` for each of `count` codes stored back to back at `base` (stride
-    /// `codeBytes`), with d = distance to `query`. The width switch happens once, outside the loop.
-    @inline(__always)
-    public func scan(query: UnsafeRawPointer, base: UnsafeRawPointer, count: Int, codeBytes: Int,
-                     _ body: (Int, Int) -> Void) {
-        switch self {
-        case .bytes8:
-            let q = query.loadUnaligned(as: UInt64.self)
-            for i in 0..<count { body(i, (q ^ base.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)).nonzeroBitCount) }
-        case .bytes16:
-            for i in 0..<count { body(i, Self.words(query, base + i &* 16, 2)) }
-        case .bytes32:
-            for i in 0..<count { body(i, Self.words(query, base + i &* 32, 4)) }
-        case .bytes64:
-            for i in 0..<count { body(i, Self.words(query, base + i &* 64, 8)) }
-        case .generic:
-            for i in 0..<count { body(i, distance(query, base + i &* codeBytes)) }
-        }
-    }
-
     /// Writes the distance from `query` to each of `count` codes stored back to back at `base`
     /// (stride `codeBytes`) into `out[0..<count]`. The width switch happens once; each loop is a
     /// plain load–xor–popcount–store.

@@ -54,13 +54,18 @@ extension Reader {
             }
         }
         if aborted {
-            let lookups = stats.lookups
-            resetScratch()
-            stats.lookups = lookups
-            stats.switchedToScan = true
+            abandonProbe()
             stats.radiusReached = r
             scanRange(query, radius: r)
         }
+    }
+
+    /// Drops a probe's hits before a scan redoes the query, keeping its look-up count on record.
+    private func abandonProbe() {
+        let lookups = stats.lookups
+        resetScratch()
+        stats.lookups = lookups
+        stats.switchedToScan = true
     }
 
     private func scanRange(_ query: UnsafeRawPointer, radius r: Int) {
@@ -102,10 +107,7 @@ extension Reader {
                         let perLookup = max(Double(count) / exp2(Double(b)), observed)
                         let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup)
                         if spent + step > scanCost * model.nearestProbeBudget {
-                            let lookupsDone = stats.lookups
-                            resetScratch()
-                            stats.lookups = lookupsDone
-                            stats.switchedToScan = true
+                            abandonProbe()
                             return scanNearest(query, k: need)
                         }
                         spent += step

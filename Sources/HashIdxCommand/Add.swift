@@ -45,7 +45,6 @@ struct Add: ParsableCommand {
 
     func run() throws {
         let index = try HashIndex.open(at: target.index, noSync: noSync)
-        if index.isReadOnly { throw HashIdxError.readOnly(path: target.index) }
         let start = Date()
         var total = InsertSummary()
         let sink: ([UInt64], [UInt8]) throws -> Void = { ids, packed in
@@ -54,7 +53,7 @@ struct Add: ParsableCommand {
             total.replaced += s.replaced
         }
         if let vectors {
-            try loadVectors(index, path: vectors, sink)
+            try addVectors(index, path: vectors, sink)
         } else {
         switch inputFormat {
         case .hex: try loadHex(index, sink)
@@ -67,11 +66,11 @@ struct Add: ParsableCommand {
     }
 
     /// Encodes vectors with the index's encoder; every vector is checked before anything is written.
-    private func loadVectors(_ index: HashIndex, path: String, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
+    private func addVectors(_ index: HashIndex, path: String, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
         guard let encoder = try index.encoder() else {
             throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
         }
-        let x = try HashIdxCommand.loadVectors(path)
+        let x = try loadVectors(path)
         var idList = (0..<UInt64(x.rows)).map { $0 }
         if let ids {
             let reader = try LineReader(path: ids)

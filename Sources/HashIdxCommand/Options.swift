@@ -46,7 +46,7 @@ struct QueryOptions: ParsableArguments {
     /// Reads every query code for `index`.
     func load(_ index: HashIndex) throws -> [BinaryCode] {
         if let vectorQueries {
-            return try index.encode(vectors: HashIdxCommand.loadVectors(vectorQueries))
+            return try index.encode(vectors: loadVectors(vectorQueries))
         }
         return try load(bits: index.bits)
     }

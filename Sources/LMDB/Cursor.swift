@@ -17,8 +17,8 @@ public final class Cursor {
     public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
     @inline(__always)
-    private func op(_ operation: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws(LMDBError) -> Entry? {
-        var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+    private func op(_ operation: MDB_cursor_op) throws(LMDBError) -> Entry? {
+        var k = MDB_val()
         var v = MDB_val()
         let rc = mdb_cursor_get(handle, &k, &v, operation)
         if rc == MDB_NOTFOUND { return nil }
@@ -29,14 +29,8 @@ public final class Cursor {
 
     /// Positions at the first entry.
     public func first() throws(LMDBError) -> Entry? { try op(MDB_FIRST) }
-    /// Positions at the last entry.
-    public func last() throws(LMDBError) -> Entry? { try op(MDB_LAST) }
     /// Moves to the next entry (the next duplicate, then the next key).
     public func next() throws(LMDBError) -> Entry? { try op(MDB_NEXT) }
-    /// Moves to the first value of the next key.
-    public func nextKey() throws(LMDBError) -> Entry? { try op(MDB_NEXT_NODUP) }
-    /// Positions at exactly `key` (its first duplicate), or returns nil.
-    public func seek(exactly key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_KEY, key: key) }
     /// Positions at exactly `key`, at its first duplicate (`MDB_SET`), and returns that value;
     /// nil if the key is absent.
     @inline(__always)
@@ -53,8 +47,6 @@ public final class Cursor {
     public func renew() throws(LMDBError) {
         try check(mdb_cursor_renew(transaction.handle, handle))
     }
-    /// Positions at the first key ≥ `key`, or returns nil.
-    public func seek(atLeast key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? { try op(MDB_SET_RANGE, key: key) }
 
     /// For `MDB_DUPFIXED` databases: the page of duplicates holding the cursor's position (call
     /// after a seek), items back to back. Empty when the key has a single value, which LMDB
@@ -77,14 +69,7 @@ public final class Cursor {
         return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
     }
 
-    /// Number of duplicates of the current key.
-    public func duplicateCount() throws(LMDBError) -> Int {
-        var n: Int = 0
-        try check(mdb_cursor_count(handle, &n))
-        return n
-    }
-
-    /// Stores `value` under `key`. `flags` may be `MDB_APPEND`, `MDB_APPENDDUP`, `MDB_NODUPDATA`.
+    /// Stores `value` under `key`. `flags` are LMDB put flags (0 for a plain put).
     public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: UInt32 = 0) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
@@ -106,17 +91,4 @@ public final class Cursor {
         }
         return vals.1.mv_size
     }
-
-    /// Deletes the entry at the cursor (with `allDuplicates`: every value of its key).
-    public func deleteCurrent(allDuplicates: Bool = false) throws(LMDBError) {
-        try check(mdb_cursor_del(handle, allDuplicates ? UInt32(MDB_NODUPDATA) : 0))
-    }
-}
-
-/// Put flags, re-exported as `UInt32` (LMDB's macros import as `Int32`).
-public enum PutFlags {
-    public static let noOverwrite = UInt32(MDB_NOOVERWRITE)
-    public static let noDuplicateData = UInt32(MDB_NODUPDATA)
-    public static let append = UInt32(MDB_APPEND)
-    public static let appendDuplicate = UInt32(MDB_APPENDDUP)
 }

@@ -61,11 +61,6 @@ public final class Transaction {
         return Int(stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages)
     }
 
-    /// Removes every entry of `database`, keeping the database itself.
-    public func empty(_ database: Database) throws(LMDBError) {
-        try check(mdb_drop(handle, database.dbi, 0))
-    }
-
     /// The value stored under `key`, pointing into the map, or nil if the key is absent.
     public func get(_ database: Database, key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

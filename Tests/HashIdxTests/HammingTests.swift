@@ -78,16 +78,14 @@ import Testing
         let kernel = DistanceKernel(codeBytes: codeBytes)
         let base = (0..<(codeBytes * 50)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let q = (0..<codeBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        var scanned = [Int]()
+        var out = [UInt16](repeating: 0, count: 50)
         q.withUnsafeBytes { qp in
             base.withUnsafeBytes { bp in
-                kernel.scan(query: qp.baseAddress!, base: bp.baseAddress!, count: 50, codeBytes: codeBytes) { i, d in
-                    #expect(i == scanned.count)
-                    scanned.append(d)
-                    #expect(kernel.distance(qp.baseAddress!, bp.baseAddress! + i * codeBytes) == d)
-                }
+                kernel.distances(query: qp.baseAddress!, base: bp.baseAddress!, count: 50, codeBytes: codeBytes, into: &out)
+                for i in 0..<50 { #expect(kernel.distance(qp.baseAddress!, bp.baseAddress! + i * codeBytes) == Int(out[i])) }
             }
         }
+        let scanned = out.map(Int.init)
         for i in 0..<50 {
             let expected = (0..<codeBytes).reduce(0) { $0 + (q[$1] ^ base[i * codeBytes + $1]).nonzeroBitCount }
             #expect(scanned[i] == expected)
