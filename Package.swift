@@ -1,10 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// Hardware popcount for the distance kernels. Every x86-64 machine this project targets has it;
-/// wider kernels (AVX-512 VPOPCNTDQ) would be chosen at run time, never required at build time.
-let popcount: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mpopcnt"])]
-
 let package = Package(
     name: "hashidx",
     platforms: [.macOS(.v13)],
@@ -22,13 +18,15 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
-        .target(name: "Hamming", swiftSettings: popcount),
-        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"], swiftSettings: popcount),
+        // Distance kernels in C, one per instruction set, chosen at run time: no build flags.
+        .target(name: "CHammingKernels"),
+        .target(name: "Hamming", dependencies: ["CHammingKernels"]),
+        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),
         .target(name: "HashEncoders", dependencies: ["Hamming", "HashIdx", "HashData", "CLinearAlgebra"]),
-        .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"], swiftSettings: popcount),
+        .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"]),
         .executableTarget(
             name: "HashIdxCommand",
             dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -50,7 +50,7 @@ public enum Evaluation {
                 database.withUnsafeBytes { db in
                     queries.withUnsafeBytes { qs in
                         distances16.withUnsafeMutableBufferPointer { out in
-                            kernel.distances(query: qs.baseAddress! + i * codeBytes, base: db.baseAddress!, count: n, codeBytes: codeBytes, into: out.baseAddress!)
+                            kernel.distances(query: qs.baseAddress! + i * codeBytes, base: db.baseAddress!, count: n, into: out.baseAddress!)
                         }
                     }
                 }

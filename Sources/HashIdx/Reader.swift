@@ -187,10 +187,10 @@ final class Reader {
     @inline(__always)
     func forEachChunkDistances(_ query: UnsafeRawPointer, _ body: (Int, UnsafePointer<UInt16>, Int) -> Void) {
         let rpc = index.header.rowsPerChunk
-        let kernel = index.kernel, codeBytes = index.codeBytes
+        let kernel = index.kernel
         for c in 0..<codeChunks.count {
             let n = min(rpc, count - c * rpc)
-            kernel.distances(query: query, base: codeChunks[c], count: n, codeBytes: codeBytes, into: chunkDistances)
+            kernel.distances(query: query, base: codeChunks[c], count: n, into: chunkDistances)
             body(c * rpc, chunkDistances, n)
         }
     }

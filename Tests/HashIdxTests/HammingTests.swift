@@ -81,7 +81,7 @@ import Testing
         var out = [UInt16](repeating: 0, count: 50)
         q.withUnsafeBytes { qp in
             base.withUnsafeBytes { bp in
-                kernel.distances(query: qp.baseAddress!, base: bp.baseAddress!, count: 50, codeBytes: codeBytes, into: &out)
+                kernel.distances(query: qp.baseAddress!, base: bp.baseAddress!, count: 50, into: &out)
                 for i in 0..<50 { #expect(kernel.distance(qp.baseAddress!, bp.baseAddress! + i * codeBytes) == Int(out[i])) }
             }
         }

@@ -1,0 +1,292 @@
+// Hamming-distance kernels: one function per instruction set, selected at run time.
+// No build flags are needed: each function carries its own target attribute, and the CPU's
+// feature flags decide which one runs.
+#include "hamming_kernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define HX_X86 1
+#include <immintrin.h>
+#else
+#define HX_X86 0
+#endif
+
+static inline uint64_t load64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+// MARK: - Portable
+
+static inline uint32_t popcount64_portable(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
+static uint32_t distance_portable(const uint8_t *a, const uint8_t *b, size_t n) {
+    uint32_t d = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) d += popcount64_portable(load64(a + i) ^ load64(b + i));
+    for (; i < n; i++) d += popcount64_portable((uint64_t)(a[i] ^ b[i]));
+    return d;
+}
+
+static void distances_portable(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
+    for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_portable(q, base + i * n, n);
+}
+
+// MARK: - POPCNT
+
+#if HX_X86
+#define HX_POPCNT __attribute__((target("popcnt")))
+
+HX_POPCNT static inline uint32_t words_popcnt(const uint8_t *a, const uint8_t *b, size_t words) {
+    uint64_t d = 0;
+    for (size_t w = 0; w < words; w++) d += (uint64_t)__builtin_popcountll(load64(a + 8 * w) ^ load64(b + 8 * w));
+    return (uint32_t)d;
+}
+
+HX_POPCNT static uint32_t distance_popcnt(const uint8_t *a, const uint8_t *b, size_t n) {
+    switch (n) {
+    case 8: return (uint32_t)__builtin_popcountll(load64(a) ^ load64(b));
+    case 16: return words_popcnt(a, b, 2);
+    case 32: return words_popcnt(a, b, 4);
+    case 64: return words_popcnt(a, b, 8);
+    default: {
+        uint32_t d = words_popcnt(a, b, n / 8);
+        for (size_t i = n & ~(size_t)7; i < n; i++) d += (uint32_t)__builtin_popcount((unsigned)(a[i] ^ b[i]));
+        return d;
+    }
+    }
+}
+
+// One loop per common width, so that each inner loop is straight-line code.
+#define HX_FIXED_LOOP(WORDS)                                                                  \
+    for (size_t i = 0; i < count; i++) {                                                      \
+        const uint8_t *p = base + i * (8 * WORDS);                                            \
+        uint64_t d = 0;                                                                       \
+        for (size_t w = 0; w < WORDS; w++) d += (uint64_t)__builtin_popcountll(qw[w] ^ load64(p + 8 * w)); \
+        out[i] = (uint16_t)d;                                                                 \
+    }
+
+HX_POPCNT static void distances_popcnt(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
+    uint64_t qw[8];
+    if (n == 8 || n == 16 || n == 32 || n == 64) for (size_t w = 0; w < n / 8; w++) qw[w] = load64(q + 8 * w);
+    switch (n) {
+    case 8: HX_FIXED_LOOP(1) break;
+    case 16: HX_FIXED_LOOP(2) break;
+    case 32: HX_FIXED_LOOP(4) break;
+    case 64: HX_FIXED_LOOP(8) break;
+    default:
+        for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_popcnt(q, base + i * n, n);
+    }
+}
+
+// MARK: - AVX2 (nibble look-up table, summed with VPSADBW), POPCNT for short codes and tails
+
+#define HX_AVX2 __attribute__((target("avx2,popcnt")))
+
+HX_AVX2 static inline __m256i popcount_bytes_avx2(__m256i v) {
+    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                           0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
+    __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+    return _mm256_add_epi8(lo, hi);
+}
+
+HX_AVX2 static uint32_t distance_avx2_long(const uint8_t *a, const uint8_t *b, size_t n) {
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)), _mm256_loadu_si256((const __m256i *)(b + i)));
+        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(popcount_bytes_avx2(x), _mm256_setzero_si256()));
+    }
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    uint64_t d = (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
+    for (; i + 8 <= n; i += 8) d += (uint64_t)__builtin_popcountll(load64(a + i) ^ load64(b + i));
+    for (; i < n; i++) d += (uint64_t)__builtin_popcount((unsigned)(a[i] ^ b[i]));
+    return (uint32_t)d;
+}
+
+HX_AVX2 static void distances_avx2(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
+    if (n < 32) {
+        distances_popcnt(q, base, count, n, out);
+        return;
+    }
+    if (n == 32) {
+        const __m256i qv = _mm256_loadu_si256((const __m256i *)q);
+        for (size_t i = 0; i < count; i++) {
+            __m256i x = _mm256_xor_si256(qv, _mm256_loadu_si256((const __m256i *)(base + 32 * i)));
+            __m256i s = _mm256_sad_epu8(popcount_bytes_avx2(x), _mm256_setzero_si256());
+            __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            out[i] = (uint16_t)(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
+        }
+        return;
+    }
+    for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_avx2_long(q, base + i * n, n);
+}
+
+// MARK: - AVX-512 VPOPCNTDQ
+
+#define HX_AVX512 __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
+
+/// Lane j of the result is lane 2j + lane 2j+1 of the 16 lanes of (a, b).
+HX_AVX512 static inline __m512i pair_sums(__m512i a, __m512i b) {
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    return _mm512_add_epi64(_mm512_permutex2var_epi64(a, even, b), _mm512_permutex2var_epi64(a, odd, b));
+}
+
+HX_AVX512 static inline __m512i popcnt_xor(__m512i q, const uint8_t *p) {
+    return _mm512_popcnt_epi64(_mm512_xor_si512(q, _mm512_loadu_si512((const void *)p)));
+}
+
+HX_AVX512 static uint32_t distance_avx512_long(const uint8_t *a, const uint8_t *b, size_t n) {
+    __m512i acc = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) acc = _mm512_add_epi64(acc, popcnt_xor(_mm512_loadu_si512((const void *)(a + i)), b + i));
+    if (i < n) {
+        __mmask64 m = (n - i) >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (n - i)) - 1);
+        __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + i), _mm512_maskz_loadu_epi8(m, b + i));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    }
+    return (uint32_t)_mm512_reduce_add_epi64(acc);
+}
+
+HX_AVX512 static void distances_avx512(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
+    size_t i = 0;
+    switch (n) {
+    case 8: {
+        const __m512i qv = _mm512_set1_epi64((long long)load64(q));
+        for (; i + 8 <= count; i += 8)
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(popcnt_xor(qv, base + 8 * i)));
+        break;
+    }
+    case 16: {
+        const __m512i qv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
+        for (; i + 8 <= count; i += 8) {
+            const uint8_t *p = base + 16 * i;
+            __m512i s = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(s));
+        }
+        break;
+    }
+    case 32: {
+        const __m512i qv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
+        for (; i + 8 <= count; i += 8) {
+            const uint8_t *p = base + 32 * i;
+            __m512i s01 = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+            __m512i s23 = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(pair_sums(s01, s23)));
+        }
+        break;
+    }
+    case 64: {
+        const __m512i qv = _mm512_loadu_si512((const void *)q);
+        for (; i + 8 <= count; i += 8) {
+            const uint8_t *p = base + 64 * i;
+            __m512i a = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+            __m512i b = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+            __m512i c = pair_sums(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320));
+            __m512i d = pair_sums(popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(pair_sums(pair_sums(a, b), pair_sums(c, d))));
+        }
+        break;
+    }
+    default:
+        if (n < 8) break;  // very short codes: the scalar loop below
+        for (; i < count; i++) out[i] = (uint16_t)distance_avx512_long(q, base + i * n, n);
+        return;
+    }
+    for (; i < count; i++) out[i] = (uint16_t)distance_popcnt(q, base + i * n, n);
+}
+#endif
+
+// MARK: - Dispatch
+
+int hx_isa_supported(int isa) {
+    switch (isa) {
+    case HX_ISA_PORTABLE: return 1;
+#if HX_X86
+    case HX_ISA_POPCNT:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("popcnt") ? 1 : 0;
+    case HX_ISA_AVX2:
+        __builtin_cpu_init();
+        return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) ? 1 : 0;
+    case HX_ISA_AVX512:
+        __builtin_cpu_init();
+        return (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt")) ? 1 : 0;
+#endif
+    default: return 0;
+    }
+}
+
+int hx_best_isa(void) {
+    static int best = -1;
+    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (b >= 0) return b;
+    b = HX_ISA_PORTABLE;
+    for (int isa = HX_ISA_COUNT - 1; isa > HX_ISA_PORTABLE; isa--) {
+        if (hx_isa_supported(isa)) { b = isa; break; }
+    }
+    __atomic_store_n(&best, b, __ATOMIC_RELAXED);
+    return b;
+}
+
+const char *hx_isa_name(int isa) {
+    switch (isa) {
+    case HX_ISA_PORTABLE: return "portable";
+    case HX_ISA_POPCNT: return "popcnt";
+    case HX_ISA_AVX2: return "avx2";
+    case HX_ISA_AVX512: return "avx512-vpopcntdq";
+    default: return "unknown";
+    }
+}
+
+uint32_t hx_distance(int isa, const uint8_t *a, const uint8_t *b, size_t code_bytes) {
+#if HX_X86
+    switch (isa) {
+    case HX_ISA_POPCNT:
+    case HX_ISA_AVX2: return distance_popcnt(a, b, code_bytes);
+    case HX_ISA_AVX512: return code_bytes >= 128 ? distance_avx512_long(a, b, code_bytes) : distance_popcnt(a, b, code_bytes);
+    default: break;
+    }
+#else
+    (void)isa;
+#endif
+    return distance_portable(a, b, code_bytes);
+}
+
+void hx_distances(int isa, const uint8_t *query, const uint8_t *base, size_t count, size_t code_bytes, uint16_t *out) {
+#if HX_X86
+    switch (isa) {
+    case HX_ISA_POPCNT: distances_popcnt(query, base, count, code_bytes, out); return;
+    case HX_ISA_AVX2: distances_avx2(query, base, count, code_bytes, out); return;
+    case HX_ISA_AVX512: distances_avx512(query, base, count, code_bytes, out); return;
+    default: break;
+    }
+#else
+    (void)isa;
+#endif
+    distances_portable(query, base, count, code_bytes, out);
+}
+
+size_t hx_select_at_most(const uint16_t *distances, size_t count, uint16_t limit, uint32_t *indices) {
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        indices[k] = (uint32_t)i;
+        k += distances[i] <= limit;
+    }
+    return k;
+}
+
+void hx_histogram(const uint16_t *distances, size_t count, uint32_t *histogram) {
+    for (size_t i = 0; i < count; i++) histogram[distances[i]]++;
+}
