@@ -50,5 +50,5 @@ print("client: \(hits.count) hits within radius 8, kernel \(InstructionSet.best)
 SWIFT
 cd "$work/client"
 swift build 2>&1 | tail -3
-swift run -s client "$work/index"
+"$(swift build --show-bin-path)/client" "$work/index"
 echo "versioned dependency: ok"
