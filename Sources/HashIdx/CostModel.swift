@@ -1,8 +1,10 @@
 /// The planner's cost estimates, in microseconds. Defaults were measured on this project's
 /// benchmark machine; only the ratios matter, and either path returns the same exact answer.
 public struct CostModel: Sendable, Equatable {
-    /// One substring-table look-up (cursor seek plus reading its rows).
-    public var lookupMicroseconds = 0.7
+    /// One look-up in the sealed postings (directory plus a short binary search, in place).
+    public var lookupMicroseconds = 0.03
+    /// One look-up in the delta tables of rows written since the last merge (a B-tree seek).
+    public var deltaLookupMicroseconds = 0.6
     /// Verifying one candidate (de-duplication plus one full-code distance).
     public var verifyMicroseconds = 0.02
     /// Scanning one stored code, per 8 bytes of code.
@@ -21,8 +23,9 @@ public struct CostModel: Sendable, Equatable {
         Double(count) * (scanMicrosecondsPerCode + scanMicrosecondsPerWord * Double((codeBytes + 7) / 8))
     }
 
-    /// Estimated cost of `lookups` look-ups that yield `candidates` candidates.
-    public func probeCost(lookups: Double, candidates: Double) -> Double {
-        lookups * lookupMicroseconds + candidates * verifyMicroseconds
+    /// Estimated cost of `lookups` look-ups that yield `candidates` candidates; with `delta`,
+    /// every look-up also reads the delta tables.
+    public func probeCost(lookups: Double, candidates: Double, delta: Bool = false) -> Double {
+        lookups * (lookupMicroseconds + (delta ? deltaLookupMicroseconds : 0)) + candidates * verifyMicroseconds
     }
 }

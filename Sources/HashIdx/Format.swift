@@ -4,7 +4,9 @@ import Hamming
 /// normative description; this file implements it.
 enum Format {
     /// The format version this build writes and the newest it reads.
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+    /// The oldest version this build reads (and can upgrade).
+    static let oldestReadable: UInt32 = 1
     /// The first 8 bytes of the header record.
     static let magic: [UInt8] = Array("hashidx\0".utf8)
 
@@ -13,10 +15,35 @@ enum Format {
     static let rowIDsTable = "rowids"
     static let idsTable = "ids"
     static func substringTable(_ k: Int) -> String { "sub.\(k)" }
+    /// Version 2: the sealed postings of every substring table, read in place.
+    static let sealedTable = "sealed"
+    /// Version 2: rows that no longer hold a live code (removed or replaced).
+    static let deadTable = "dead"
 
     static let headerKey = Array("header".utf8)
     static let countKey = Array("count".utf8)
     static let encoderKey = Array("encoder".utf8)
+    /// Version 2: total rows in the code chunks, live or dead (u64 BE); absent means `count`.
+    static let rowsKey = Array("rows".utf8)
+    /// Version 2: the shape of the sealed base (``SealedState``); absent means no sealed rows.
+    static let sealedKey = Array("sealed".utf8)
+
+    /// Entries per chunk of the sealed arrays (directory, low bits, rows).
+    static let sealedEntriesPerChunk = 16384
+
+    /// What a sealed-table chunk holds.
+    enum SealedKind: UInt8 {
+        case directory = 0
+        case lows = 1
+        case rows = 2
+    }
+
+    /// Key of one chunk in the `sealed` table: substring table u8, kind u8, chunk u32 BE.
+    static func sealedChunkKey(table: Int, kind: SealedKind, chunk: Int) -> [UInt8] {
+        var key: [UInt8] = [UInt8(table), kind.rawValue]
+        key.appendBigEndian(UInt32(chunk))
+        return key
+    }
 
     /// Target size of one code chunk in bytes; rows per chunk is the largest power of two
     /// with rows × codeBytes ≤ this (at least 64).
@@ -56,7 +83,7 @@ enum Format {
             }
             let version = bytes.bigEndianUInt32(at: 8)
             guard version <= Format.version else { throw .newerFormat(found: version, supported: Format.version) }
-            guard version >= 1 else { throw .corrupt("header format version 0") }
+            guard version >= Format.oldestReadable else { throw .corrupt("header format version \(version)") }
             let bits = Int(bytes.bigEndianUInt32(at: 12))
             let m = Int(bytes.bigEndianUInt32(at: 16))
             let rows = Int(bytes.bigEndianUInt32(at: 20))

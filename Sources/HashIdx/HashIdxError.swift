@@ -18,6 +18,9 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
     case alreadyExists(path: String)
     /// The index was written by a newer format version than this code reads.
     case newerFormat(found: UInt32, supported: UInt32)
+    /// A write was attempted on an index written by an older format version, which this build
+    /// reads but does not write until it is upgraded (`HashIndex.upgrade(at:)`, `hashidx upgrade`).
+    case olderFormat(path: String, found: UInt32, current: UInt32)
     /// A write was attempted on an index opened read-only.
     case readOnly(path: String)
     /// The stored data breaks an invariant of the format.
@@ -37,6 +40,8 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .alreadyExists(let p): return "'\(p)' already holds an index"
         case .newerFormat(let f, let s):
             return "the index has format version \(f), newer than the newest this build reads (\(s)); upgrade hashidx"
+        case .olderFormat(let p, let f, let c):
+            return "the index '\(p)' has format version \(f); this build reads it but writes only version \(c): run 'hashidx upgrade \(p)' first"
         case .readOnly(let p): return "the index '\(p)' was opened read-only and cannot be written"
         case .corrupt(let what): return "the index is corrupt: \(what)"
         case .full(let what): return "no room left: \(what)"

@@ -57,9 +57,10 @@ extension HashIndex {
     }
 
     private func insertRows(_ txn: Transaction, ids: [UInt64], packed: [UInt8], order: [Int]) throws -> InsertSummary {
-        var editor = try ChunkEditor(transaction: txn, tables: tables, codeBytes: codeBytes, rowsPerChunk: header.rowsPerChunk)
+        var state = try WriteState(txn, index: self)
+        var editor = ChunkEditor(transaction: txn, tables: tables, codeBytes: codeBytes, rowsPerChunk: header.rowsPerChunk,
+                                 rows: state.rows, sealed: state.sealed)
         let layout = self.layout, m = layout.count
-        let wasEmpty = editor.count == 0
         var summary = InsertSummary()
         // Postings of new rows: (substring value << 32 | row) per table, sorted and written in order.
         var pending = [[UInt64]](repeating: [], count: m)
@@ -69,29 +70,27 @@ extension HashIndex {
         try packed.withUnsafeBytes { all in
             for i in order {
                 let code = UnsafeRawBufferPointer(rebasing: all[i * codeBytes ..< (i + 1) * codeBytes])
-                let existing = wasEmpty ? nil : try withBigEndian(ids[i]) { try txn.get(tables.ids, key: $0) }
-                if let existing {
-                    let row = UInt32(existing.bigEndianUInt32(at: 0))
-                    let old = try editor.code(Int(row))
-                    try old.withUnsafeBytes { oldCode in
-                        for k in 0..<m {
-                            let before = layout.value(k, of: oldCode.baseAddress!), after = layout.value(k, of: code.baseAddress!)
-                            if before != after {
-                                try removePosting(txn, table: k, key: before, row: row)
-                                try addPosting(txn, table: k, key: after, row: row)
-                            }
-                        }
-                    }
-                    try editor.set(Int(row), code: code, id: ids[i])
+                // An existing id gets the new code in a new row; its old row dies.
+                if state.count > 0, let old = try state.liveRow(of: ids[i]) {
+                    try kill(txn, &state, &editor, row: old, id: ids[i])
                     summary.replaced += 1
                 } else {
-                    let row = try editor.append(code: code, id: ids[i])
-                    guard row < Int(UInt32.max) else { throw HashIdxError.full("an index holds at most \(UInt32.max - 1) codes") }
-                    newIDs.append((ids[i], UInt32(row)))
-                    for k in 0..<m { pending[k].append(UInt64(layout.value(k, of: code.baseAddress!)) << 32 | UInt64(row)) }
                     summary.inserted += 1
                 }
+                let row = try editor.append(code: code, id: ids[i])
+                guard row < Int(UInt32.max) - 1 else { throw HashIdxError.full("an index holds at most \(UInt32.max - 2) rows") }
+                newIDs.append((ids[i], UInt32(row)))
+                for k in 0..<m { pending[k].append(UInt64(layout.value(k, of: code.baseAddress!)) << 32 | UInt64(row)) }
+                state.count += 1
             }
+        }
+        state.rows = editor.rows
+        try editor.flush()
+        try state.writeCount(txn)
+        if state.needsMerge(maintenance) {
+            // The merge rebuilds every posting from the codes: skip the delta tables.
+            try merge(txn)
+            return summary
         }
         newIDs.sort { $0.id < $1.id }
         let idCursor = try txn.cursor(tables.ids)
@@ -102,8 +101,22 @@ extension HashIndex {
             pending[k].sort()
             try appendPostings(txn, table: k, sorted: pending[k])
         }
-        try editor.flush()
         return summary
+    }
+
+    /// Marks `row` (holding `id`) dead: a tombstone in `dead`, and for a row written since the
+    /// sealed base, its postings and id entry removed from the delta tables.
+    private func kill(_ txn: Transaction, _ state: inout WriteState, _ editor: inout ChunkEditor, row: Int, id: UInt64) throws {
+        guard let deadDB = tables.dead else { throw HashIdxError.olderFormat(path: path, found: header.version, current: Format.version) }
+        try withBigEndian(UInt32(row)) { k in try txn.put(deadDB, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if row >= state.sealed.rows {
+            let code = try editor.code(row)
+            try code.withUnsafeBytes { c in
+                for k in 0..<layout.count { try removePosting(txn, table: k, key: layout.value(k, of: c.baseAddress!), row: UInt32(row)) }
+            }
+            try withBigEndian(id) { _ = try txn.delete(tables.ids, key: $0) }
+        }
+        state.count -= 1
     }
 
     /// Writes sorted (value << 32 | row) postings, one `MDB_MULTIPLE` put per run of equal values.
@@ -132,10 +145,6 @@ extension HashIndex {
         }
     }
 
-    private func addPosting(_ txn: Transaction, table k: Int, key: UInt32, row: UInt32) throws {
-        try withBigEndian(key) { kk in try withBigEndian(row) { v in try txn.put(tables.substrings[k], key: kk, value: v) } }
-    }
-
     private func removePosting(_ txn: Transaction, table k: Int, key: UInt32, row: UInt32) throws {
         let found = try withBigEndian(key) { kk in
             try withBigEndian(row) { v in try txn.delete(tables.substrings[k], key: kk, value: v) }
@@ -143,40 +152,25 @@ extension HashIndex {
         guard found else { throw HashIdxError.corrupt("table \(k) has no posting (\(key), row \(row))") }
     }
 
-    /// Removes the codes of `ids` in one write transaction; ids not stored are ignored.
-    /// Rows stay dense: the last row moves into each freed one.
+    /// Removes the codes of `ids` in one write transaction; ids not stored are ignored. A
+    /// removed code's row becomes a tombstone until the next merge (``compact()``, or
+    /// automatically when tombstones pass the maintenance policy's share).
     /// - Returns: the number of codes removed.
     @discardableResult
     public func remove(ids: [UInt64]) throws(HashIdxError) -> Int {
         try write("remove") { txn in
-            var editor = try ChunkEditor(transaction: txn, tables: tables, codeBytes: codeBytes, rowsPerChunk: header.rowsPerChunk)
-            let layout = self.layout, m = layout.count
+            var state = try WriteState(txn, index: self)
+            var editor = ChunkEditor(transaction: txn, tables: tables, codeBytes: codeBytes, rowsPerChunk: header.rowsPerChunk,
+                                     rows: state.rows, sealed: state.sealed)
             var removed = 0
             for id in Set(ids).sorted() {
-                guard let v = try withBigEndian(id, { try txn.get(tables.ids, key: $0) }) else { continue }
-                let row = v.bigEndianUInt32(at: 0)
-                let code = try editor.code(Int(row))
-                try code.withUnsafeBytes { c in
-                    for k in 0..<m { try removePosting(txn, table: k, key: layout.value(k, of: c.baseAddress!), row: row) }
-                }
-                try withBigEndian(id) { _ = try txn.delete(tables.ids, key: $0) }
-                let last = UInt32(editor.count - 1)
-                if row != last {
-                    let lastCode = try editor.code(Int(last)), lastID = try editor.id(Int(last))
-                    try lastCode.withUnsafeBytes { c in
-                        for k in 0..<m {
-                            let key = layout.value(k, of: c.baseAddress!)
-                            try removePosting(txn, table: k, key: key, row: last)
-                            try addPosting(txn, table: k, key: key, row: row)
-                        }
-                        try editor.set(Int(row), code: c, id: lastID)
-                    }
-                    try withBigEndian(lastID) { k in try withBigEndian(row) { v in try txn.put(tables.ids, key: k, value: v) } }
-                }
-                try editor.removeLast()
+                guard state.count > 0, let row = try state.liveRow(of: id) else { continue }
+                try kill(txn, &state, &editor, row: row, id: id)
                 removed += 1
             }
-            try editor.flush()
+            guard removed > 0 else { return 0 }
+            try state.writeCount(txn)
+            if state.needsMerge(maintenance) { try merge(txn) }
             return removed
         }
     }
@@ -185,6 +179,9 @@ extension HashIndex {
     /// full, aborts, doubles the map and runs `body` again, so a batch never half-applies.
     func write<R>(_ operation: String, _ body: (Transaction) throws -> R) throws(HashIdxError) -> R {
         guard !isReadOnly else { throw .readOnly(path: path) }
+        guard header.version == Format.version else {
+            throw .olderFormat(path: path, found: header.version, current: Format.version)
+        }
         do {
             return try writeLock.withLock {
                 while true {

@@ -30,6 +30,12 @@ public final class HashIndex: @unchecked Sendable {
         set { costLock.withLock { _costModel = newValue } }
     }
 
+    /// When writes merge recent rows into the sealed base (see ``MaintenancePolicy``).
+    public var maintenance: MaintenancePolicy {
+        get { costLock.withLock { _maintenance } }
+        set { costLock.withLock { _maintenance = newValue } }
+    }
+
     let header: Format.Header
     let environment: Environment
     let tables: Tables
@@ -42,6 +48,7 @@ public final class HashIndex: @unchecked Sendable {
     let poolLock = Mutex()
     let costLock = Mutex()
     var _costModel = CostModel()
+    var _maintenance = MaintenancePolicy()
     var idleReaders: [Reader] = []
     /// Bumped whenever this process remaps the file; cached map pointers are keyed by it.
     var mapGeneration = 0
@@ -53,6 +60,9 @@ public final class HashIndex: @unchecked Sendable {
         let rowIDs: Database
         let ids: Database
         let substrings: [Database]
+        /// Format version 2 and later; nil in an index written by version 1.
+        let sealed: Database?
+        let dead: Database?
     }
 
     /// Options for creating an index.
@@ -132,6 +142,8 @@ public final class HashIndex: @unchecked Sendable {
             for k in 0..<layout.count {
                 subs.append(try txn.openDatabase(Format.substringTable(k), create: true, flags: [.duplicateSort, .duplicateFixed]))
             }
+            let sealed = try txn.openDatabase(Format.sealedTable, create: true)
+            let dead = try txn.openDatabase(Format.deadTable, create: true)
             let h = header.encoded()
             try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
             try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
@@ -139,7 +151,7 @@ public final class HashIndex: @unchecked Sendable {
                 try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
             }
             try txn.commit()
-            tables = Tables(meta: meta, codes: codes, rowIDs: rowIDs, ids: ids, substrings: subs)
+            tables = Tables(meta: meta, codes: codes, rowIDs: rowIDs, ids: ids, substrings: subs, sealed: sealed, dead: dead)
         } catch { throw .wrap(error, "creating the index at '\(path)'") }
         return HashIndex(path: path, environment: env, header: header, tables: tables)
     }
@@ -194,9 +206,17 @@ public final class HashIndex: @unchecked Sendable {
             guard let db = try openExisting(txn, name) else { throw HashIdxError.corrupt("table '\(name)' is missing") }
             dbs.append(db)
         }
+        var sealed: Database?, dead: Database?
+        if header.version >= 2 {
+            guard let s = try openExisting(txn, Format.sealedTable), let d = try openExisting(txn, Format.deadTable) else {
+                throw HashIdxError.corrupt("a version-\(header.version) index lacks its 'sealed' or 'dead' table")
+            }
+            (sealed, dead) = (s, d)
+        }
         // Handles opened in a read transaction outlive it only if it commits.
         try txn.commit()
-        return (header, Tables(meta: meta, codes: dbs[0], rowIDs: dbs[1], ids: dbs[2], substrings: Array(dbs[3...])))
+        return (header, Tables(meta: meta, codes: dbs[0], rowIDs: dbs[1], ids: dbs[2], substrings: Array(dbs[3...]),
+                               sealed: sealed, dead: dead))
     }
 
     private static func openExisting(_ txn: Transaction, _ name: String) throws -> Database? {

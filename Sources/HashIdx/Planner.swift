@@ -17,11 +17,12 @@ extension Reader {
         let rPrime = r / m, a = r % m
         func substringRadius(_ k: Int) -> Int { k >= m - (a + 1) ? rPrime : rPrime - 1 }
 
-        let scanCost = model.scanCost(count: count, codeBytes: index.codeBytes)
+        let scanCost = model.scanCost(count: rows, codeBytes: index.codeBytes)
         var probeEstimate = 0.0
         for k in 0..<m {
             let volume = HammingBall.volume(width: layout.widths[k], radius: substringRadius(k))
-            probeEstimate += model.probeCost(lookups: volume, candidates: volume * Double(count) / exp2(Double(layout.widths[k])))
+            probeEstimate += model.probeCost(lookups: volume, candidates: volume * Double(rows) / exp2(Double(layout.widths[k])),
+                                             delta: hasDelta)
         }
         stats.radiusReached = r
         if choice == .scan || (choice == .automatic && probeEstimate > scanCost) {
@@ -40,19 +41,18 @@ extension Reader {
                 let finished = try HammingBall.forEachMask(width: layout.widths[k], weight: w) { mask in
                     stats.lookups += 1
                     _ = try forEachRow(table: k, key: value ^ mask) { row in
-                        if markVisited(row) {
+                        if admit(row) {
                             stats.candidates += 1
                             let d = kernel.distance(query, codePointer(Int(row)))
                             if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
-                        } else {
-                            stats.duplicates += 1
                         }
                     }
-                    return model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates)) <= abortCost
+                    return model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates), delta: hasDelta) <= abortCost
                 }
                 if !finished { aborted = true; break probing }
             }
         }
+        try checkDamage()
         if aborted {
             abandonProbe()
             stats.radiusReached = r
@@ -71,10 +71,8 @@ extension Reader {
     private func scanRange(_ query: UnsafeRawPointer, radius r: Int) {
         stats.path = .scan
         stats.candidates += count
-        forEachChunkDistances(query) { first, distances, n in
-            for i in 0..<n where Int(distances[i]) <= r {
-                hits.append(Hit(row: UInt32(first + i), distance: Int32(distances[i])))
-            }
+        forEachChunk(query, limit: { r }) { row, d in
+            hits.append(Hit(row: UInt32(row), distance: Int32(d)))
         }
     }
 
@@ -88,7 +86,7 @@ extension Reader {
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need) }
-        let scanCost = model.scanCost(count: count, codeBytes: index.codeBytes)
+        let scanCost = model.scanCost(count: rows, codeBytes: index.codeBytes)
         let kernel = index.kernel
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
@@ -104,8 +102,8 @@ extension Reader {
                     if choice == .automatic {
                         let lookups = HammingBall.binomial(b, s)
                         let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
-                        let perLookup = max(Double(count) / exp2(Double(b)), observed)
-                        let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup)
+                        let perLookup = max(Double(rows) / exp2(Double(b)), observed)
+                        let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
                         if spent + step > scanCost * model.nearestProbeBudget {
                             abandonProbe()
                             return scanNearest(query, k: need)
@@ -115,18 +113,17 @@ extension Reader {
                     try HammingBall.forEachMask(width: b, weight: s) { mask in
                         stats.lookups += 1
                         _ = try forEachRow(table: j, key: values[j] ^ mask) { row in
-                            if markVisited(row) {
+                            if admit(row) {
                                 stats.candidates += 1
                                 let d = kernel.distance(query, codePointer(Int(row)))
                                 hits.append(Hit(row: row, distance: Int32(d)))
                                 countAt[d] += 1
                                 if d <= covered { within += 1 }
-                            } else {
-                                stats.duplicates += 1
                             }
                         }
                         return true
                     }
+                    try checkDamage()
                 }
                 // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
                 // one differs by > s in tables 0…j and by > s−1 in the others.
@@ -139,7 +136,10 @@ extension Reader {
                 }
             }
             s += 1
-            precondition(s <= widest + 1, "every code must be found once s exceeds the widest substring")
+            if s > widest + 1 {
+                // Every code is found by then in an intact index: postings must be missing.
+                throw HashIdxError.corrupt("the substring tables list \(stats.candidates) of \(count) codes")
+            }
         }
     }
 
@@ -151,23 +151,22 @@ extension Reader {
         stats.candidates += count
         var countAt = [Int](repeating: 0, count: B + 1)
         var limit = B, kept = 0
-        forEachChunkDistances(query) { first, distances, n in
-            for i in 0..<n {
-                let d = Int(distances[i])
-                if d > limit { continue }
-                hits.append(Hit(row: UInt32(first + i), distance: Int32(d)))
-                countAt[d] += 1
-                kept += 1
-                // Drop the farthest level while the nearer ones alone still hold k codes.
-                while limit > 0 && kept - countAt[limit] >= k {
-                    kept -= countAt[limit]
-                    countAt[limit] = 0
-                    limit -= 1
-                }
-            }
+        forEachChunk(query, limit: {
             if hits.count > 4 * kept + 1024 {
                 let l = limit
                 hits.removeAll { Int($0.distance) > l }
+            }
+            return limit
+        }) { row, d in
+            if d > limit { return }
+            hits.append(Hit(row: UInt32(row), distance: Int32(d)))
+            countAt[d] += 1
+            kept += 1
+            // Drop the farthest level while the nearer ones alone still hold k codes.
+            while limit > 0 && kept - countAt[limit] >= k {
+                kept -= countAt[limit]
+                countAt[limit] = 0
+                limit -= 1
             }
         }
         stats.radiusReached = limit

@@ -12,12 +12,25 @@ final class Reader {
     private var snapshotID = -1
     private var generation = -1
 
-    /// Number of stored codes in this snapshot.
+    /// Number of stored (live) codes in this snapshot.
     private(set) var count = 0
+    /// Rows in the code chunks, live or dead (≥ count).
+    private(set) var rows = 0
+    /// The sealed base of this snapshot.
+    private(set) var sealed = SealedState.empty(substringCount: 0)
+    /// Sealed postings per substring table.
+    private(set) var sealedPostings: [SealedPostings] = []
     /// Base address of each code chunk (rows c·R ..< (c+1)·R), valid while the snapshot lives.
     private(set) var codeChunks: [UnsafeRawPointer] = []
-    /// Base address of each row-id chunk (u64 little-endian per row).
-    private(set) var idChunks: [UnsafeRawPointer] = []
+    /// Base address of each row-id chunk (u64 little-endian per row); nil where every row of the
+    /// chunk is sealed with dense ids.
+    private(set) var idChunks: [UnsafeRawPointer?] = []
+    /// One bit per dead row (removed or replaced); empty when no row is dead.
+    private(set) var dead: [UInt64] = []
+    /// Whether any row is dead (then candidates and scans skip dead rows).
+    private(set) var hasDead = false
+    /// Whether rows past the sealed base exist (then look-ups also read the delta tables).
+    private(set) var hasDelta = false
 
     // Per-query scratch, reused across queries.
     /// One bit per row: already a candidate in this query.
@@ -28,21 +41,29 @@ final class Reader {
     var hits: [Hit] = []
     /// Counters of the current query.
     var stats = QueryStatistics()
+    /// A posting row past the last row met by the current query (a damaged file).
+    var damagedRow: UInt32?
 
     struct Hit {
         var row: UInt32
         var distance: Int32
     }
 
-    /// Distances of one chunk, filled by ``forEachChunkDistances(_:_:)``.
+    /// Distances of one chunk, filled by ``forEachChunk(_:limit:_:)``.
     private let chunkDistances: UnsafeMutablePointer<UInt16>
+    /// Offsets within one chunk of the codes within a limit.
+    private let chunkSelected: UnsafeMutablePointer<UInt32>
 
     init(index: HashIndex) {
         self.index = index
         chunkDistances = .allocate(capacity: index.header.rowsPerChunk)
+        chunkSelected = .allocate(capacity: index.header.rowsPerChunk)
     }
 
-    deinit { chunkDistances.deallocate() }
+    deinit {
+        chunkDistances.deallocate()
+        chunkSelected.deallocate()
+    }
 
     /// Takes a fresh snapshot and refreshes the cached pointers if it changed.
     func activate() throws {
@@ -71,64 +92,159 @@ final class Reader {
         let txn = transaction!
         let tables = index.tables
         let rpc = index.header.rowsPerChunk
-        guard let raw = try Format.countKey.withUnsafeBytes({ try txn.get(tables.meta, key: $0) }), raw.count == 8 else {
-            throw HashIdxError.corrupt("the meta table has no 8-byte count record")
+        count = try Self.readCount(txn, tables.meta, Format.countKey, "count")
+        rows = try tables.sealed == nil ? count : (Self.readOptionalCount(txn, tables.meta, Format.rowsKey) ?? count)
+        guard rows >= count, rows < Int(UInt32.max) else {
+            throw HashIdxError.corrupt("the index records \(rows) rows for \(count) codes")
         }
-        count = Int(raw.bigEndianUInt64(at: 0))
-        let chunks = (count + rpc - 1) / rpc
-        codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: index.codeBytes, name: "codes")
-        idChunks = try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids")
-        let words = (count + 63) >> 6
+        let layout = index.layout
+        sealed = .empty(substringCount: layout.count)
+        if let sealedDB = tables.sealed,
+           let raw = try Format.sealedKey.withUnsafeBytes({ try txn.get(tables.meta, key: $0) }) {
+            sealed = try SealedState.decode(raw, layout: layout)
+            guard sealed.rows <= rows else { throw HashIdxError.corrupt("\(sealed.rows) sealed rows but only \(rows) rows") }
+            sealedPostings = try (0..<layout.count).map {
+                try SealedPostings(transaction: txn, database: sealedDB, table: $0, width: layout.widths[$0], state: sealed)
+            }
+        } else {
+            sealedPostings = [SealedPostings](repeating: SealedPostings(), count: layout.count)
+        }
+        hasDelta = rows > sealed.rows
+        let chunks = (rows + rpc - 1) / rpc
+        codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: index.codeBytes, name: "codes", optional: { _ in false }).map { $0! }
+        let dense = sealed.denseIDs, sealedRows = sealed.rows
+        idChunks = try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids",
+                                     optional: { c in dense && (c + 1) * rpc <= sealedRows })
+        let words = (rows + 63) >> 6
         if visited.count < words { visited = [UInt64](repeating: 0, count: words) }
+        hasDead = rows > count
+        dead = []
+        if hasDead, let deadDB = tables.dead {
+            dead = [UInt64](repeating: 0, count: words)
+            let cursor = try txn.cursor(deadDB)
+            var entry = try cursor.first(), n = 0
+            while let (key, _) = entry {
+                guard key.count == 4 else { throw HashIdxError.corrupt("a 'dead' key has \(key.count) bytes, expected 4") }
+                let row = Int(key.bigEndianUInt32(at: 0))
+                guard row < rows else { throw HashIdxError.corrupt("dead row \(row) is past the \(rows) rows") }
+                dead[row >> 6] |= 1 << UInt64(row & 63)
+                n += 1
+                entry = try cursor.next()
+            }
+            guard n == rows - count else {
+                throw HashIdxError.corrupt("table 'dead' lists \(n) rows, expected \(rows - count) (\(rows) rows, \(count) codes)")
+            }
+        } else if hasDead {
+            throw HashIdxError.corrupt("\(rows) rows for \(count) codes, but the index has no 'dead' table")
+        }
     }
 
-    private func chunkPointers(_ db: Database, chunks: Int, bytesPerRow: Int, name: String) throws -> [UnsafeRawPointer] {
+    static func readCount(_ txn: Transaction, _ meta: Database, _ key: [UInt8], _ name: String) throws -> Int {
+        guard let n = try readOptionalCount(txn, meta, key) else {
+            throw HashIdxError.corrupt("the meta table has no 8-byte \(name) record")
+        }
+        return n
+    }
+
+    static func readOptionalCount(_ txn: Transaction, _ meta: Database, _ key: [UInt8]) throws -> Int? {
+        guard let raw = try key.withUnsafeBytes({ try txn.get(meta, key: $0) }) else { return nil }
+        guard raw.count == 8 else { throw HashIdxError.corrupt("the meta record '\(String(decoding: key, as: UTF8.self))' has \(raw.count) bytes, expected 8") }
+        let v = raw.bigEndianUInt64(at: 0)
+        guard v < UInt64(UInt32.max) else {
+            throw HashIdxError.corrupt("the meta record '\(String(decoding: key, as: UTF8.self))' holds \(v), more than an index holds")
+        }
+        return Int(v)
+    }
+
+    /// Pointers to chunks 0..<chunks of `db`, each checked for its exact size. Chunks for which
+    /// `optional` is true may be absent (nil).
+    private func chunkPointers(_ db: Database, chunks: Int, bytesPerRow: Int, name: String,
+                               optional: (Int) -> Bool) throws -> [UnsafeRawPointer?] {
         let rpc = index.header.rowsPerChunk
-        var out: [UnsafeRawPointer] = []
-        out.reserveCapacity(chunks)
+        var out = [UnsafeRawPointer?](repeating: nil, count: chunks)
         let cursor = try transaction!.cursor(db)
         var entry = try cursor.first()
         while let (key, value) = entry {
-            let c = out.count
-            guard key.count == 4, Int(key.bigEndianUInt32(at: 0)) == c else {
-                throw HashIdxError.corrupt("table '\(name)' has chunk key \(Array(key)), expected chunk \(c)")
+            guard key.count == 4 else { throw HashIdxError.corrupt("table '\(name)' has a \(key.count)-byte key, expected 4") }
+            let c = Int(key.bigEndianUInt32(at: 0))
+            guard c < chunks else {
+                throw HashIdxError.corrupt("table '\(name)' has chunk \(c), expected \(chunks) chunks for \(rows) rows")
             }
-            let rows = min(rpc, count - c * rpc)
-            guard value.count == rows * bytesPerRow else {
-                throw HashIdxError.corrupt("chunk \(c) of '\(name)' holds \(value.count) bytes, expected \(rows * bytesPerRow)")
+            let n = min(rpc, rows - c * rpc)
+            guard value.count == n * bytesPerRow else {
+                throw HashIdxError.corrupt("chunk \(c) of '\(name)' holds \(value.count) bytes, expected \(n * bytesPerRow)")
             }
-            out.append(value.baseAddress!)
+            out[c] = value.baseAddress!
             entry = try cursor.next()
         }
-        guard out.count == chunks else {
-            throw HashIdxError.corrupt("table '\(name)' has \(out.count) chunks, expected \(chunks) for \(count) codes")
+        for c in 0..<chunks where out[c] == nil && !optional(c) {
+            throw HashIdxError.corrupt("table '\(name)' lacks chunk \(c) of \(chunks) (\(rows) rows)")
         }
         return out
     }
 
-    /// Pointer to the packed code of `row` (< count), valid while the snapshot lives.
+    /// Pointer to the packed code of `row` (< rows), valid while the snapshot lives.
     @inline(__always)
     func codePointer(_ row: Int) -> UnsafeRawPointer {
         codeChunks[row >> index.rowShift] + (row & index.rowMask) * index.codeBytes
     }
 
-    /// The external id of `row` (< count).
+    /// The external id of `row` (< rows).
     @inline(__always)
     func id(ofRow row: Int) -> UInt64 {
-        UInt64(littleEndian: idChunks[row >> index.rowShift].loadUnaligned(fromByteOffset: (row & index.rowMask) * 8, as: UInt64.self))
+        if let chunk = idChunks[row >> index.rowShift] {
+            return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & index.rowMask) * 8, as: UInt64.self))
+        }
+        return sealed.idBase &+ UInt64(row)
     }
 
-    /// The row of external id `id`, or nil.
+    /// Whether `row` holds no live code.
+    @inline(__always)
+    func isDead(_ row: Int) -> Bool {
+        hasDead && dead[row >> 6] & (1 << UInt64(row & 63)) != 0
+    }
+
+    /// The live row of external id `id`, or nil: a binary search of the sealed rows (sorted by
+    /// id), then the `ids` table of the rows written since.
     func row(of id: UInt64) throws -> Int? {
-        guard let v = try withBigEndian(id, { try transaction!.get(index.tables.ids, key: $0) }) else { return nil }
+        if let row = sealedRow(of: id), !isDead(row) { return row }
+        guard hasDelta, let v = try withBigEndian(id, { try transaction!.get(index.tables.ids, key: $0) }) else { return nil }
         guard v.count == 4 else { throw HashIdxError.corrupt("id \(id) maps to a \(v.count)-byte row, expected 4") }
-        return Int(v.bigEndianUInt32(at: 0))
+        let row = Int(v.bigEndianUInt32(at: 0))
+        guard row >= sealed.rows, row < rows, !isDead(row) else {
+            throw HashIdxError.corrupt("id \(id) maps to row \(row), which is not a live row written after the sealed base")
+        }
+        return row
     }
 
-    /// Calls `body` with every row stored under `key` in substring table `table`; returns
-    /// whether the key exists. Reads a page of rows at a time.
+    /// The sealed row holding `id` (live or dead), or nil.
+    func sealedRow(of id: UInt64) -> Int? {
+        let n = sealed.rows
+        if n == 0 { return nil }
+        if sealed.denseIDs {
+            guard id >= sealed.idBase, id - sealed.idBase < UInt64(n) else { return nil }
+            return Int(id - sealed.idBase)
+        }
+        var lo = 0, len = n
+        while len > 0 {
+            let half = len >> 1
+            if self.id(ofRow: lo + half) < id { lo += half + 1; len -= half + 1 } else { len = half }
+        }
+        return lo < n && self.id(ofRow: lo) == id ? lo : nil
+    }
+
+    /// Calls `body` with every row stored under `key` in substring table `table` (sealed rows
+    /// first, then rows written since); returns whether there was any. Rows may be dead or,
+    /// in a damaged file, out of range: callers check both.
     @inline(__always)
     func forEachRow(table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
+        let found = sealedPostings[table].forEachRow(key, body)
+        if !hasDelta { return found }
+        return try forEachDeltaRow(table: table, key: key, body) || found
+    }
+
+    /// The rows under `key` in the delta table `sub.k`, a page at a time.
+    func forEachDeltaRow(table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
         let cursor = cursors[table]
         return try withBigEndian(key) { k in
             guard let first = try cursor.moveTo(k) else { return false }
@@ -151,14 +267,25 @@ final class Reader {
         }
     }
 
-    /// Marks `row` visited; returns false if it already was.
+    /// Admits `row` as a candidate of the current query: true if it is a live row not seen
+    /// before. Counts a repeat as a duplicate; remembers a row past the end (a damaged file)
+    /// in ``damagedRow`` instead of reading it.
     @inline(__always)
-    func markVisited(_ row: UInt32) -> Bool {
+    func admit(_ row: UInt32) -> Bool {
+        guard Int(row) < rows else { damagedRow = row; return false }
         let w = Int(row >> 6), bit = UInt64(1) << UInt64(row & 63)
-        if visited[w] & bit != 0 { return false }
+        if visited[w] & bit != 0 { stats.duplicates += 1; return false }
         visited[w] |= bit
         touched.append(row)
-        return true
+        return !isDead(Int(row))
+    }
+
+    /// Throws if the current query met a posting that points past the last row.
+    func checkDamage() throws {
+        if let row = damagedRow {
+            damagedRow = nil
+            throw HashIdxError.corrupt("a substring table lists row \(row), but the index has \(rows) rows")
+        }
     }
 
     /// Clears the per-query scratch.
@@ -167,6 +294,7 @@ final class Reader {
         touched.removeAll(keepingCapacity: true)
         hits.removeAll(keepingCapacity: true)
         stats = QueryStatistics()
+        damagedRow = nil
     }
 
     /// Turns hits with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
@@ -181,21 +309,23 @@ final class Reader {
         return out
     }
 
-    /// Computes the distances of every stored code to `query`, one chunk at a time, and calls
-    /// `body(firstRow, distances, count)` per chunk, in row order. The distances buffer is valid
-    /// only during the call.
+    /// Scans every live code: for each chunk, computes all distances to `query`, keeps those
+    /// ≤ `limit()` (read once per chunk), and calls `body(row, distance)` for each, in row order.
     @inline(__always)
-    func forEachChunkDistances(_ query: UnsafeRawPointer, _ body: (Int, UnsafePointer<UInt16>, Int) -> Void) {
+    func forEachChunk(_ query: UnsafeRawPointer, limit: () -> Int, _ body: (Int, Int) -> Void) {
         let rpc = index.header.rowsPerChunk
         let kernel = index.kernel
         for c in 0..<codeChunks.count {
-            let n = min(rpc, count - c * rpc)
+            let first = c * rpc, n = min(rpc, rows - first)
             kernel.distances(query: query, base: codeChunks[c], count: n, into: chunkDistances)
-            body(c * rpc, chunkDistances, n)
+            let kept = DistanceKernel.select(chunkDistances, count: n, atMost: limit(), into: chunkSelected)
+            for j in 0..<kept {
+                let i = Int(chunkSelected[j])
+                if !isDead(first + i) { body(first + i, Int(chunkDistances[i])) }
+            }
         }
     }
 }
-
 extension HashIndex {
     /// Runs `body` with a pooled reader holding a live snapshot.
     func withReader<R>(_ body: (Reader) throws -> R) throws -> R {

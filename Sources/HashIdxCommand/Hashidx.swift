@@ -11,6 +11,6 @@ struct Hashidx: ParsableCommand {
         diagnostics to standard error.
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Create.self, Add.self, Remove.self, Search.self, Knn.self, Stat.self, Verify.self, Train.self, Encode.self, Eval.self]
+        subcommands: [Demo.self, Create.self, Add.self, Remove.self, Search.self, Knn.self, Stat.self, Verify.self, Compact.self, Upgrade.self, Train.self, Encode.self, Eval.self]
     )
 }

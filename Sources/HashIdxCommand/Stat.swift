@@ -24,9 +24,11 @@ struct Stat: ParsableCommand {
             print("bits             \(s.bits)")
             print("substrings       \(s.substringCount) (\(s.substringWidths.map(String.init).joined(separator: ", ")) bits)")
             print("codes            \(s.count)")
+            print("rows             \(s.rows) (\(s.sealedRows) sealed, \(s.rows - s.sealedRows) since the last merge, \(s.rows - s.count) removed or replaced)")
             print("rows per chunk   \(s.rowsPerChunk)")
             print("file bytes       \(s.fileBytes)")
             print("used bytes       \(s.usedBytes)\(s.count > 0 ? String(format: " (%.1f per code)", Double(s.usedBytes) / Double(s.count)) : "")")
+            print("free bytes       \(s.freeBytes) (free pages inside the file, reused by later writes)")
             print("map bytes        \(s.mapBytes)")
             for t in s.tables {
                 print("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")

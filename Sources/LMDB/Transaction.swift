@@ -5,6 +5,11 @@ import CLMDB
 public struct Database: Sendable, Hashable {
     let dbi: MDB_dbi
 
+    /// LMDB's main database, which catalogues the named ones.
+    public static let main = Database(dbi: 1)
+    /// LMDB's free-page list.
+    public static let freeList = Database(dbi: 0)
+
     /// Flags for ``Transaction/openDatabase(_:create:flags:)``.
     public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt32
@@ -101,6 +106,11 @@ public final class Transaction {
         if rc == MDB_NOTFOUND { return false }
         try check(rc)
         return true
+    }
+
+    /// Deletes every entry of `database`, keeping the database itself (`mdb_drop` with del = 0).
+    public func empty(_ database: Database) throws(LMDBError) {
+        try check(mdb_drop(handle, database.dbi, 0))
     }
 
     /// Opens a cursor on `database`; it is closed when released, before the transaction ends.

@@ -9,21 +9,75 @@ import LMDB
 /// refusal of newer versions and of things that are not indexes.
 @Suite struct FormatTests {
     /// Copies the golden fixture into a fresh directory (LMDB needs a writable lock file).
-    static func goldenCopy(_ dir: TemporaryDirectory) throws -> String {
-        let source = Bundle.module.path(forResource: "golden-v1", ofType: nil, inDirectory: "Fixtures")!
+    static func goldenCopy(_ dir: TemporaryDirectory, version: Int = 1) throws -> String {
+        let source = Bundle.module.path(forResource: "golden-v\(version)", ofType: nil, inDirectory: "Fixtures")!
         let target = dir.sub("golden")
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: source + "/data.mdb", toPath: target + "/data.mdb")
         return target
     }
 
-    static func goldenCodes() throws -> [(id: UInt64, code: BinaryCode)] {
-        let path = Bundle.module.path(forResource: "golden-v1", ofType: "txt", inDirectory: "Fixtures")!
-        let reader = try LineReader(path: path)
+    static func goldenCodes(version: Int = 1) throws -> [(id: UInt64, code: BinaryCode)] {
         var out: [(id: UInt64, code: BinaryCode)] = []
-        while let line = reader.nextLine() { out.append(try CodeText.entry(line, bits: 64, file: path, lineNumber: reader.lineNumber)) }
-        let removed: Set<UInt64> = [1_000_000, 1_000_013, 1_001_547]
-        return out.filter { !removed.contains($0.id) }
+        for name in version == 1 ? ["golden-v1"] : ["golden-v2", "golden-v2-later"] {
+            let path = Bundle.module.path(forResource: name, ofType: "txt", inDirectory: "Fixtures")!
+            let reader = try LineReader(path: path)
+            while let line = reader.nextLine() { out.append(try CodeText.entry(line, bits: 64, file: path, lineNumber: reader.lineNumber)) }
+        }
+        let removed: Set<UInt64> = version == 1 ? [1_000_000, 1_000_013, 1_001_547] : [1_000_000, 1_000_013, 1_001_547, 1_003_107]
+        var oracle = Oracle()
+        oracle.insert(out)  // later lines replace earlier codes of the same id
+        oracle.remove(Array(removed))
+        return oracle.entries.map { (id: $0.key, code: $0.value) }.sorted { $0.id < $1.id }
+    }
+
+    /// Opens, verifies and queries `index` against the codes it should hold.
+    static func expectExact(_ index: HashIndex, _ codes: [(id: UInt64, code: BinaryCode)]) throws {
+        #expect(try index.count == codes.count)
+        #expect(try index.verify() == codes.count)
+        var oracle = Oracle()
+        oracle.insert(codes)
+        for q in queries(from: codes, bits: 64, count: 10, seed: 1) {
+            for r in [0, 3, 8] {
+                #expect(try index.search(q, radius: r).neighbors == oracle.range(q, radius: r))
+                #expect(try index.search(q, radius: r, path: .probe).neighbors == oracle.range(q, radius: r))
+            }
+            #expect(try index.nearest(q, k: 10).neighbors == oracle.nearest(q, k: 10))
+        }
+        for e in codes.prefix(30) { #expect(try index.code(for: e.id) == e.code) }
+    }
+
+    @Test func goldenV2FixtureOpensVerifiesAndAnswersExactly() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.open(at: try Self.goldenCopy(dir, version: 2), mode: .readOnly)
+        let stats = try index.statistics()
+        // Sealed rows, rows written since and tombstones in both parts, as the fixture script made them.
+        #expect(stats.formatVersion == 2 && stats.sealedRows == 200 && stats.rows == 250 && stats.count == 236)
+        try Self.expectExact(index, try Self.goldenCodes(version: 2))
+        #expect(try index.code(for: 1_003_107) == nil)
+    }
+
+    @Test func version1IsReadableAndUpgradedOnlyOnRequest() throws {
+        let dir = TemporaryDirectory()
+        let path = try Self.goldenCopy(dir)
+        let codes = try Self.goldenCodes()
+        do {
+            let index = try HashIndex.open(at: path)
+            try Self.expectExact(index, codes)
+            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 2)) {
+                try index.insert([(1, codes[0].code)])
+            }
+            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 2)) { try index.remove(ids: [codes[0].id]) }
+            #expect(try index.count == codes.count, "a refused write changes nothing")
+        }
+        #expect(try HashIndex.upgrade(at: path) == 1)
+        #expect(try HashIndex.upgrade(at: path) == 2, "upgrading a current index does nothing")
+        let index = try HashIndex.open(at: path)
+        #expect(try index.statistics().formatVersion == 2)
+        #expect(try index.statistics().sealedRows == codes.count)
+        try Self.expectExact(index, codes)
+        try index.insert([(7, codes[0].code)])
+        try Self.expectExact(index, codes + [(7, codes[0].code)])
     }
 
     @Test func goldenFixtureOpensVerifiesAndAnswersExactly() throws {
@@ -34,6 +88,7 @@ import LMDB
         #expect(index.layout.widths == [22, 21, 21])
         #expect(try index.count == 237)
         #expect(try index.verify() == 237)
+        #expect(try index.statistics().formatVersion == 1)
         var oracle = Oracle()
         oracle.insert(codes)
         for q in queries(from: codes, bits: 64, count: 10, seed: 1) {
@@ -59,18 +114,18 @@ import LMDB
     @Test func newerFormatVersionIsRefused() throws {
         let dir = TemporaryDirectory()
         let path = try Self.goldenCopy(dir)
-        // Rewrite the version field (bytes 8..<12 of the header record) to 2.
+        // Rewrite the version field (bytes 8..<12 of the header record) to 3.
         do {
             let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: 8)
             let txn = try env.begin(readOnly: false)
             let meta = try txn.openDatabase("meta")
             var bytes = Array(try Array("header".utf8).withUnsafeBytes { try txn.get(meta, key: $0) }!)
-            bytes[11] = 2
+            bytes[11] = 3
             try Array("header".utf8).withUnsafeBytes { k in try bytes.withUnsafeBytes { v in try txn.put(meta, key: k, value: v) } }
             try txn.commit()
         }
-        #expect(throws: HashIdxError.newerFormat(found: 2, supported: 1)) { try HashIndex.open(at: path) }
-        #expect(HashIdxError.newerFormat(found: 2, supported: 1).description.contains("format version 2, newer than the newest this build reads (1)"))
+        #expect(throws: HashIdxError.newerFormat(found: 3, supported: 2)) { try HashIndex.open(at: path) }
+        #expect(HashIdxError.newerFormat(found: 3, supported: 2).description.contains("format version 3, newer than the newest this build reads (2)"))
     }
 
     @Test func thingsThatAreNotIndexesAreRefused() throws {
@@ -121,6 +176,36 @@ import LMDB
         #expect(try hex("sub.0", [0, 0, 0x47, 0xf8]) == "00000000")
         #expect(try hex("sub.1", [0, 0, 0, 0]) == "00000000")
         #expect(try hex("sub.2", [0, 0, 0, 0]) == "00000000")
+        #expect(try hex("meta", Array("rows".utf8)) == "0000000000000001")
+        #expect(try hex("meta", Array("header".utf8))!.hasPrefix("686173686964780000000002"))
+        txn.abort()
+    }
+
+    @Test func sealedWorkedExampleBytesMatchFormatDocument() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let index = try HashIndex.create(at: dir.path, .init(bits: 64, substringCount: 3))
+            try index.insert([(1000, try BinaryCode(hex: "f847000000000000", bits: 64))])
+            try index.compact()
+        }
+        let env = try Environment(path: dir.path, mapSize: 1 << 30, maxDatabases: 16, readOnly: true)
+        let txn = try env.begin(readOnly: true)
+        func hex(_ table: String, _ key: [UInt8]) throws -> String? {
+            let db = try txn.openDatabase(table)
+            return try key.withUnsafeBytes { try txn.get(db, key: $0) }.map { $0.map { String(format: "%02x", $0) }.joined() }
+        }
+        // FORMAT.md, "Worked example", after `hashidx compact`.
+        #expect(try hex("meta", Array("sealed".utf8)) ==
+                "0000000000000001" + "00000000000003e8" + "00000001" + "00004000" + "00040000" + "00040000" + "00040000")
+        #expect(try hex("sealed", [0, 0, 0, 0, 0, 0]) == "00000000" + "01000000")
+        #expect(try hex("sealed", [0, 1, 0, 0, 0, 0]) == "f8470000")
+        #expect(try hex("sealed", [0, 2, 0, 0, 0, 0]) == "00000000")
+        #expect(try hex("sealed", [1, 1, 0, 0, 0, 0]) == "00000000")
+        #expect(try hex("codes", [0, 0, 0, 0]) == "f847000000000000")
+        #expect(try hex("rowids", [0, 0, 0, 0]) == "e803000000000000")
+        #expect(try hex("ids", [0, 0, 0, 0, 0, 0, 0x03, 0xe8]) == nil)
+        #expect(try hex("sub.0", [0, 0, 0x47, 0xf8]) == nil)
+        #expect(try hex("meta", Array("rows".utf8)) == "0000000000000001")
         txn.abort()
     }
 }

@@ -14,21 +14,74 @@ import Hamming
         widths.flatMap { w in w.substrings.flatMap { m in Distribution.allCases.map { (w.bits, m, $0) } } }
     }
 
+    /// Every case in every storage state.
+    static var storedCases: [(Int, Int, Distribution, Storage)] {
+        cases.flatMap { c in Storage.allCases.map { (c.0, c.1, c.2, $0) } }
+    }
+
+    /// How the rows are stored when the queries run.
+    enum Storage: String, CaseIterable, CustomStringConvertible {
+        /// Every row in the delta tables (no merge yet).
+        case delta
+        /// Every row sealed, with sparse ids.
+        case sealed
+        /// Every row sealed, with dense ids (no row-id chunks).
+        case sealedDense
+        /// A sealed base, rows written since, replaced and removed codes (tombstones in both parts).
+        case mixed
+        var description: String { rawValue }
+    }
+
+    /// Loads `data` into a new index in the given storage state; returns the index and the
+    /// oracle holding exactly what the index should hold.
+    static func load(_ data: [(id: UInt64, code: BinaryCode)], _ storage: Storage, at path: String, bits: Int, m: Int,
+                     seed: UInt64) throws -> (HashIndex, Oracle) {
+        let index = try HashIndex.create(at: path, .init(bits: bits, substringCount: m))
+        index.maintenance = .manual
+        var oracle = Oracle()
+        var rng = SeededRandom(seed: seed ^ 0xabc)
+        switch storage {
+        case .delta:
+            try index.insert(data)
+            oracle.insert(data)
+        case .sealed:
+            try index.insert(data)
+            oracle.insert(data)
+            try index.compact()
+        case .sealedDense:
+            let dense = data.enumerated().map { (id: UInt64($0.offset), code: $0.element.code) }.shuffled(using: &rng)
+            try index.insert(dense)
+            oracle.insert(dense)
+            try index.compact()
+        case .mixed:
+            let cut = data.count * 3 / 5
+            try index.insert(Array(data[..<cut]))
+            try index.compact()
+            // Upsert some sealed ids, add the rest, then remove from both parts.
+            let upserts = data[..<(cut / 4)].map { ($0.id, perturb($0.code, flips: 3, using: &rng)) }
+            let rest = Array(data[cut...])
+            try index.insert(upserts + rest)
+            oracle.insert(Array(data[..<cut]) + upserts + rest)
+            let victims = data.map(\.id).filter { _ in Int.random(in: 0..<6, using: &rng) == 0 }
+            try index.remove(ids: victims)
+            oracle.remove(victims)
+        }
+        return (index, oracle)
+    }
+
     /// Forced probing is exact at any radius, but only affordable where the balls stay small.
     static func probeAffordable(_ layout: SubstringLayout, radius r: Int) -> Bool {
         let s = r / layout.count
         return layout.widths.reduce(0.0) { $0 + HammingBall.volume(width: $1, radius: s) } < 20_000
     }
 
-    @Test(arguments: cases)
-    func rangeEqualsBruteForce(bits: Int, m: Int, distribution: Distribution) throws {
+    @Test(arguments: storedCases)
+    func rangeEqualsBruteForce(bits: Int, m: Int, distribution: Distribution, storage: Storage) throws {
         let dir = TemporaryDirectory()
-        let index = try HashIndex.create(at: dir.path, .init(bits: bits, substringCount: m))
-        let seed = UInt64(bits * 1009 + m * 17) &+ UInt64(distribution.hashValue & 0xff)
+        let seed = UInt64(bits * 1009 + m * 17) &+ UInt64(distribution.rawValue.count)
         let data = dataset(bits: bits, count: 600, distribution, seed: seed)
-        try index.insert(data)
-        var oracle = Oracle()
-        oracle.insert(data)
+        let (index, oracle) = try Self.load(data, storage, at: dir.path, bits: bits, m: m, seed: seed)
+        #expect(try index.verify() == oracle.entries.count)
         let qs = queries(from: data, bits: bits, count: 6, seed: seed)
         let radii = Array(Set([0, 1, 2, 3, bits / 8, bits / 4, bits / 3, bits / 2, bits])).sorted()
         for q in qs {
@@ -55,15 +108,12 @@ import Hamming
         }
     }
 
-    @Test(arguments: cases)
-    func nearestEqualsBruteForce(bits: Int, m: Int, distribution: Distribution) throws {
+    @Test(arguments: storedCases)
+    func nearestEqualsBruteForce(bits: Int, m: Int, distribution: Distribution, storage: Storage) throws {
         let dir = TemporaryDirectory()
-        let index = try HashIndex.create(at: dir.path, .init(bits: bits, substringCount: m))
         let seed = UInt64(bits * 733 + m * 5) &+ 3
         let data = dataset(bits: bits, count: 500, distribution, seed: seed)
-        try index.insert(data)
-        var oracle = Oracle()
-        oracle.insert(data)
+        let (index, oracle) = try Self.load(data, storage, at: dir.path, bits: bits, m: m, seed: seed)
         for q in queries(from: data, bits: bits, count: 6, seed: seed) {
             for k in [1, 5, 100, 505] {
                 let expected = oracle.nearest(q, k: k)
@@ -79,12 +129,16 @@ import Hamming
         }
     }
 
-    @Test(arguments: [(16, 2), (64, 3), (100, 4)])
-    func removesAndReinsertsKeepEveryPathExact(bits: Int, m: Int) throws {
+    /// Maintenance policies for the write sequences: never merge, and merge often.
+    static let policies = [MaintenancePolicy.manual, MaintenancePolicy(minimumDeltaRows: 40, deltaShare: 0.2, deadShare: 0.1)]
+
+    @Test(arguments: [(16, 2, 0), (16, 2, 1), (64, 3, 0), (64, 3, 1), (100, 4, 0), (100, 4, 1)])
+    func removesAndReinsertsKeepEveryPathExact(bits: Int, m: Int, policy: Int) throws {
         let dir = TemporaryDirectory()
         var oracle = Oracle()
         var rng = SeededRandom(seed: UInt64(bits + m))
         var index: HashIndex? = try HashIndex.create(at: dir.path, .init(bits: bits, substringCount: m))
+        index!.maintenance = Self.policies[policy]
         let data = dataset(bits: bits, count: 800, .clustered, seed: 42)
         try index!.insert(data)
         oracle.insert(data)
@@ -104,7 +158,9 @@ import Hamming
             if round == 2 {  // close and reopen
                 index = nil
                 index = try HashIndex.open(at: dir.path)
+                index!.maintenance = Self.policies[policy]
             }
+            if round == 1 { #expect(try index!.compact() == oracle.entries.count) }
             for q in queries(from: data, bits: bits, count: 4, seed: UInt64(round)) {
                 for r in [0, 2, bits / 8] {
                     #expect(try index!.search(q, radius: r, path: .probe).neighbors == oracle.range(q, radius: r))

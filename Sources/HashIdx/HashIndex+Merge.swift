@@ -1,0 +1,161 @@
+import Foundation
+import Hamming
+import LMDB
+
+extension HashIndex {
+    /// Folds every row written since the last merge into the sealed base and drops every dead
+    /// row, in one write transaction: afterwards codes are stored in id order, every look-up is
+    /// an in-place directory read, and the delta tables are empty. Queries see the index
+    /// before or after, never between. Writes run it automatically by ``maintenance``.
+    /// - Returns: the number of live codes.
+    @discardableResult
+    public func compact() throws(HashIdxError) -> Int {
+        try write("compact") { txn in try merge(txn) }
+    }
+
+    /// The merge itself, inside a write transaction (see ``compact()``).
+    @discardableResult
+    func merge(_ txn: Transaction) throws -> Int {
+        guard let sealedDB = tables.sealed, let deadDB = tables.dead else {
+            throw HashIdxError.olderFormat(path: path, found: header.version, current: Format.version)
+        }
+        let state = try WriteState(txn, index: self)
+        let rpc = header.rowsPerChunk, cb = codeBytes, layout = self.layout
+        let oldRows = state.rows, oldChunks = (oldRows + rpc - 1) / rpc
+        // 1. Copy every row's code and id out of the map (the tables are rewritten below).
+        var codes = [UInt8](repeating: 0, count: oldRows * cb)
+        var ids = [UInt64](repeating: 0, count: oldRows)
+        for c in 0..<oldChunks {
+            let first = c * rpc, n = min(rpc, oldRows - first)
+            guard let v = try withBigEndian(UInt32(c), { try txn.get(tables.codes, key: $0) }), v.count == n * cb else {
+                throw HashIdxError.corrupt("code chunk \(c) is missing or not \(n) rows long")
+            }
+            codes.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: first * cb).copyMemory(from: v.baseAddress!, byteCount: n * cb) }
+            if let iv = try withBigEndian(UInt32(c), { try txn.get(tables.rowIDs, key: $0) }) {
+                guard iv.count == n * 8 else { throw HashIdxError.corrupt("row-id chunk \(c) is not \(n) rows long") }
+                for r in 0..<n { ids[first + r] = UInt64(littleEndian: iv.loadUnaligned(fromByteOffset: r * 8, as: UInt64.self)) }
+            } else {
+                guard state.sealed.denseIDs, first + n <= state.sealed.rows else { throw HashIdxError.corrupt("row-id chunk \(c) is missing") }
+                for r in 0..<n { ids[first + r] = state.sealed.idBase &+ UInt64(first + r) }
+            }
+        }
+        var dead = [Bool](repeating: false, count: oldRows)
+        let deadCursor = try txn.cursor(deadDB)
+        var entry = try deadCursor.first()
+        var deadCount = 0
+        while let (key, _) = entry {
+            guard key.count == 4, Int(key.bigEndianUInt32(at: 0)) < oldRows else { throw HashIdxError.corrupt("table 'dead' lists a row past the \(oldRows) rows") }
+            dead[Int(key.bigEndianUInt32(at: 0))] = true
+            deadCount += 1
+            entry = try deadCursor.next()
+        }
+        guard oldRows - deadCount == state.count else {
+            throw HashIdxError.corrupt("\(oldRows) rows with \(deadCount) dead, but the count record says \(state.count) codes")
+        }
+        // 2. Live rows in id order: the sealed rows are sorted already; sort the rest and merge.
+        let sealedLive = (0..<state.sealed.rows).filter { !dead[$0] }
+        var recent = (state.sealed.rows..<oldRows).filter { !dead[$0] }
+        recent.sort { ids[$0] < ids[$1] }
+        var order: [Int] = []
+        order.reserveCapacity(state.count)
+        var i = 0, j = 0
+        while i < sealedLive.count || j < recent.count {
+            if j == recent.count || (i < sealedLive.count && ids[sealedLive[i]] < ids[recent[j]]) {
+                order.append(sealedLive[i]); i += 1
+            } else {
+                order.append(recent[j]); j += 1
+            }
+        }
+        let n = order.count
+        for r in 1..<max(1, n) where ids[order[r]] <= ids[order[r - 1]] {
+            throw HashIdxError.corrupt("id \(ids[order[r]]) is stored in two live rows")
+        }
+        // 3. Rewrite the code chunks in that order; drop chunks past the new end.
+        let newChunks = (n + rpc - 1) / rpc
+        try codes.withUnsafeBytes { all in
+            for c in 0..<newChunks {
+                let first = c * rpc, rowsHere = min(rpc, n - first)
+                try withBigEndian(UInt32(c)) { key in
+                    try txn.putReserved(tables.codes, key: key, count: rowsHere * cb) { out in
+                        for r in 0..<rowsHere {
+                            out.baseAddress!.advanced(by: r * cb).copyMemory(from: all.baseAddress! + order[first + r] * cb, byteCount: cb)
+                        }
+                    }
+                }
+            }
+        }
+        for c in newChunks..<max(newChunks, oldChunks) { try withBigEndian(UInt32(c)) { _ = try txn.delete(tables.codes, key: $0) } }
+        // 4. Row ids: omitted where they are dense (id = first id + row), except in a last partial chunk.
+        let sortedIDs = order.map { ids[$0] }
+        let dense = n > 0 && sortedIDs[n - 1] &- sortedIDs[0] == UInt64(n - 1)
+        try txn.empty(tables.rowIDs)
+        for c in 0..<newChunks where !dense || (c + 1) * rpc > n {
+            let first = c * rpc, rowsHere = min(rpc, n - first)
+            try withBigEndian(UInt32(c)) { key in
+                try txn.putReserved(tables.rowIDs, key: key, count: rowsHere * 8) { out in
+                    for r in 0..<rowsHere { out.storeBytes(of: sortedIDs[first + r].littleEndian, toByteOffset: r * 8, as: UInt64.self) }
+                }
+            }
+        }
+        // 5. Seal every substring table.
+        var sealed = SealedState.empty(substringCount: layout.count)
+        sealed.rows = n
+        sealed.denseIDs = dense
+        sealed.idBase = dense ? sortedIDs[0] : 0
+        try txn.empty(sealedDB)
+        var values = [UInt32](repeating: 0, count: n)
+        for k in 0..<layout.count {
+            let b = layout.widths[k]
+            let d = SealedState.prefixBits(rows: n, width: b), low = SealedState.lowBytes(width: b, prefixBits: d)
+            sealed.prefixBits[k] = d
+            sealed.lowBytes[k] = low
+            codes.withUnsafeBytes { all in
+                for r in 0..<n { values[r] = layout.value(k, of: all.baseAddress! + order[r] * cb) }
+            }
+            try SealedPostingsWriter.write(txn, database: sealedDB, table: k, values: values, width: b, prefixBits: d,
+                                           lowBytes: low, entriesPerChunk: sealed.entriesPerChunk)
+        }
+        // 6. Empty the delta tables and tombstones; record the new shape.
+        try txn.empty(tables.ids)
+        try txn.empty(deadDB)
+        for db in tables.substrings { try txn.empty(db) }
+        for (key, value) in [(Format.countKey, UInt64(n)), (Format.rowsKey, UInt64(n))] {
+            try withBigEndian(value) { v in try key.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) } }
+        }
+        try sealed.encoded().withUnsafeBytes { v in try Format.sealedKey.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) } }
+        return n
+    }
+
+    /// Upgrades an index written by an older format version to the current one, in one write
+    /// transaction (a crash leaves it as it was): adds the version-2 tables and merges, which
+    /// seals every posting. Does nothing to a current index.
+    /// - Returns: the version found before the upgrade.
+    @discardableResult
+    public static func upgrade(at path: String) throws(HashIdxError) -> UInt32 {
+        let found: UInt32
+        do {
+            let old = try HashIndex.open(at: path, mode: .readOnly)
+            found = old.header.version
+        }
+        guard found < Format.version else { return found }
+        do {
+            let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: maxDatabases)
+            try env.setMapSize(0)
+            let txn = try env.begin(readOnly: false)
+            defer { txn.abort() }
+            _ = try txn.openDatabase(Format.sealedTable, create: true)
+            _ = try txn.openDatabase(Format.deadTable, create: true)
+            let meta = try txn.openDatabase(Format.metaTable)
+            guard let raw = try Format.headerKey.withUnsafeBytes({ try txn.get(meta, key: $0) }) else {
+                throw HashIdxError.notAnIndex(path: path, reason: "the 'meta' table has no header record")
+            }
+            var header = try Format.Header.decode(raw, path: path)
+            header.version = Format.version
+            try header.encoded().withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            try txn.commit()
+        } catch { throw .wrap(error, "upgrading '\(path)'") }
+        let index = try HashIndex.open(at: path)
+        try index.compact()
+        return found
+    }
+}

@@ -1,0 +1,174 @@
+import Hamming
+import LMDB
+
+/// The sealed postings of one substring table, read in place through the memory map: a
+/// directory of 2^D + 1 entry offsets over the top D bits of the substring value, then one
+/// posting per sealed row, sorted by (value, row): its low b − D bits and its row. Every array
+/// is cut into chunks of E entries. Valid while the snapshot that loaded it lives.
+struct SealedPostings {
+    var directory: [UnsafeRawPointer] = []
+    var lows: [UnsafeRawPointer] = []
+    var rows: [UnsafeRawPointer] = []
+    /// b − D: the value's low bits, below the directory prefix.
+    var lowBits = 0
+    var lowMask: UInt32 = 0
+    var lowBytes = 4
+    var entryShift = 0
+    var entryMask = 0
+    /// Sealed postings (= sealed rows).
+    var count = 0
+
+    init() {}
+
+    /// Loads and size-checks the chunk pointers of table `k` from the `sealed` table.
+    init(transaction txn: Transaction, database: Database, table k: Int, width b: Int, state: SealedState) throws {
+        count = state.rows
+        guard count > 0 else { return }
+        let d = state.prefixBits[k], e = state.entriesPerChunk
+        lowBits = b - d
+        lowMask = lowBits >= 32 ? .max : (UInt32(1) << UInt32(lowBits)) - 1
+        lowBytes = state.lowBytes[k]
+        entryShift = e.trailingZeroBitCount
+        entryMask = e - 1
+        func load(_ kind: Format.SealedKind, entries: Int, bytesPerEntry: Int) throws -> [UnsafeRawPointer] {
+            var out: [UnsafeRawPointer] = []
+            let chunks = (entries + e - 1) / e
+            out.reserveCapacity(chunks)
+            for c in 0..<chunks {
+                let expected = min(e, entries - c * e) * bytesPerEntry
+                guard let v = try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes({ try txn.get(database, key: $0) }),
+                      v.count == expected else {
+                    throw HashIdxError.corrupt("sealed table \(k) lacks \(kind) chunk \(c) of \(expected) bytes")
+                }
+                out.append(v.baseAddress!)
+            }
+            return out
+        }
+        directory = try load(.directory, entries: (1 << d) + 1, bytesPerEntry: 4)
+        lows = try load(.lows, entries: count, bytesPerEntry: lowBytes)
+        rows = try load(.rows, entries: count, bytesPerEntry: 4)
+        // The directory's ends bound every look-up; a damaged directory must not send one past them.
+        guard start(0) == 0, start(1 << d) == count else {
+            throw HashIdxError.corrupt("sealed table \(k) has a directory spanning \(start(0))..<\(start(1 << d)), expected 0..<\(count)")
+        }
+    }
+
+    /// Offset of the first posting whose value has directory prefix `p`.
+    @inline(__always)
+    func start(_ p: Int) -> Int {
+        Int(UInt32(littleEndian: directory[p >> entryShift].loadUnaligned(fromByteOffset: (p & entryMask) << 2, as: UInt32.self)))
+    }
+
+    @inline(__always)
+    func low(_ i: Int) -> UInt32 {
+        let chunk = lows[i >> entryShift], at = i & entryMask
+        switch lowBytes {
+        case 1: return UInt32(chunk.load(fromByteOffset: at, as: UInt8.self))
+        case 2: return UInt32(UInt16(littleEndian: chunk.loadUnaligned(fromByteOffset: at << 1, as: UInt16.self)))
+        default: return UInt32(littleEndian: chunk.loadUnaligned(fromByteOffset: at << 2, as: UInt32.self))
+        }
+    }
+
+    @inline(__always)
+    func row(_ i: Int) -> UInt32 {
+        UInt32(littleEndian: rows[i >> entryShift].loadUnaligned(fromByteOffset: (i & entryMask) << 2, as: UInt32.self))
+    }
+
+    /// Calls `body` with every sealed row whose substring value is `value`, in ascending row
+    /// order; returns whether there was any. A directory look-up, then a binary search among
+    /// the postings that share the prefix (about 8 on average).
+    @inline(__always)
+    func forEachRow(_ value: UInt32, _ body: (UInt32) -> Void) -> Bool {
+        if count == 0 { return false }
+        let p = lowBits >= 32 ? 0 : Int(value >> UInt32(lowBits))
+        var lo = start(p)
+        let hi = min(start(p + 1), count)
+        if lo >= hi { return false }
+        let target = value & lowMask
+        var n = hi - lo
+        while n > 0 {
+            let half = n >> 1
+            if low(lo + half) < target { lo += half + 1; n -= half + 1 } else { n = half }
+        }
+        var i = lo
+        while i < hi && low(i) == target {
+            body(row(i))
+            i += 1
+        }
+        return i > lo
+    }
+}
+
+/// Builds and writes the sealed postings of one substring table.
+enum SealedPostingsWriter {
+    /// Writes table `k`'s chunks for `values[row]` (the substring value of every sealed row).
+    /// Postings are ordered by (value, row) with a stable radix sort on the value.
+    static func write(_ txn: Transaction, database: Database, table k: Int, values: [UInt32],
+                      width b: Int, prefixBits d: Int, lowBytes: Int, entriesPerChunk e: Int) throws {
+        let n = values.count
+        let order = stableOrder(values, width: b)
+        let lowBits = b - d
+        let lowMask: UInt32 = lowBits >= 32 ? .max : (UInt32(1) << UInt32(lowBits)) - 1
+        // Directory: offsets of the first posting of each prefix, then n.
+        var directory = [UInt32](repeating: 0, count: (1 << d) + 1)
+        for v in values { directory[(lowBits >= 32 ? 0 : Int(v >> UInt32(lowBits))) + 1] += 1 }
+        for p in 0..<(1 << d) { directory[p + 1] += directory[p] }
+        try writeChunks(txn, database, k, .directory, entries: directory.count, bytesPerEntry: 4, e) { i, out in
+            out.storeBytes(of: directory[i].littleEndian, as: UInt32.self)
+        }
+        try writeChunks(txn, database, k, .lows, entries: n, bytesPerEntry: lowBytes, e) { i, out in
+            let low = values[Int(order[i])] & lowMask
+            switch lowBytes {
+            case 1: out.storeBytes(of: UInt8(truncatingIfNeeded: low), as: UInt8.self)
+            case 2: out.storeBytes(of: UInt16(truncatingIfNeeded: low).littleEndian, as: UInt16.self)
+            default: out.storeBytes(of: low.littleEndian, as: UInt32.self)
+            }
+        }
+        try writeChunks(txn, database, k, .rows, entries: n, bytesPerEntry: 4, e) { i, out in
+            out.storeBytes(of: order[i].littleEndian, as: UInt32.self)
+        }
+    }
+
+    private static func writeChunks(_ txn: Transaction, _ db: Database, _ k: Int, _ kind: Format.SealedKind,
+                                    entries: Int, bytesPerEntry: Int, _ e: Int,
+                                    _ fill: (Int, UnsafeMutableRawPointer) -> Void) throws {
+        var c = 0
+        while c * e < entries {
+            let first = c * e, n = min(e, entries - first)
+            try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes { key in
+                try txn.putReserved(db, key: key, count: n * bytesPerEntry) { out in
+                    let base = out.baseAddress!
+                    for i in 0..<n { fill(first + i, base + i * bytesPerEntry) }
+                }
+            }
+            c += 1
+        }
+    }
+
+    /// Rows 0..<n ordered by value, ties in row order: a least-significant-digit radix sort in
+    /// passes of 11 bits (stable, so rows stay ascending within a value).
+    static func stableOrder(_ values: [UInt32], width b: Int) -> [UInt32] {
+        let n = values.count
+        var order = [UInt32](unsafeUninitializedCapacity: n) { buf, count in
+            for i in 0..<n { buf[i] = UInt32(i) }
+            count = n
+        }
+        var scratch = [UInt32](repeating: 0, count: n)
+        var shift = 0
+        while shift < b {
+            let bits = min(11, b - shift)
+            let mask = UInt32((1 << bits) - 1)
+            var counts = [Int](repeating: 0, count: (1 << bits) + 1)
+            for v in values { counts[Int((v >> UInt32(shift)) & mask) + 1] += 1 }
+            for i in 0..<(1 << bits) { counts[i + 1] += counts[i] }
+            for r in order {
+                let digit = Int((values[Int(r)] >> UInt32(shift)) & mask)
+                scratch[counts[digit]] = r
+                counts[digit] += 1
+            }
+            swap(&order, &scratch)
+            shift += bits
+        }
+        return order
+    }
+}

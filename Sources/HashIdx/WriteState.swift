@@ -1,0 +1,106 @@
+import LMDB
+
+/// When a write transaction folds the rows written since the last merge into the sealed base.
+/// A merge rewrites the whole index (codes in id order, every posting sealed): the shares below
+/// keep its amortised cost a small constant per written code.
+public struct MaintenancePolicy: Sendable, Equatable {
+    /// Rows written since the last merge (live or dead) before a merge is considered.
+    public var minimumDeltaRows: Int
+    /// Merge once those rows reach this share of the sealed rows.
+    public var deltaShare: Double
+    /// Merge once dead rows (removed or replaced codes) reach this share of all rows.
+    public var deadShare: Double
+
+    public init(minimumDeltaRows: Int = 4096, deltaShare: Double = 0.25, deadShare: Double = 0.25) {
+        self.minimumDeltaRows = minimumDeltaRows
+        self.deltaShare = deltaShare
+        self.deadShare = deadShare
+    }
+
+    /// Never merge automatically (only ``HashIndex/compact()`` merges).
+    public static let manual = MaintenancePolicy(minimumDeltaRows: .max)
+}
+
+/// The counts and sealed base seen by one write transaction, with id look-ups against them.
+struct WriteState {
+    let transaction: Transaction
+    let tables: HashIndex.Tables
+    let rowsPerChunk: Int
+    /// Live codes N.
+    var count: Int
+    /// Rows T in the code chunks.
+    var rows: Int
+    let sealed: SealedState
+    /// Row-id chunks of the sealed rows (nil where ids are dense), valid until `rowids` is written.
+    private var sealedIDChunks: [UnsafeRawPointer?] = []
+
+    init(_ txn: Transaction, index: HashIndex) throws {
+        transaction = txn
+        tables = index.tables
+        rowsPerChunk = index.header.rowsPerChunk
+        count = try Reader.readCount(txn, tables.meta, Format.countKey, "count")
+        rows = try Reader.readOptionalCount(txn, tables.meta, Format.rowsKey) ?? count
+        guard rows >= count else { throw HashIdxError.corrupt("the index records \(rows) rows for \(count) codes") }
+        let meta = tables.meta
+        if let raw = try Format.sealedKey.withUnsafeBytes({ try txn.get(meta, key: $0) }) {
+            sealed = try SealedState.decode(raw, layout: index.layout)
+            guard sealed.rows <= rows else { throw HashIdxError.corrupt("\(sealed.rows) sealed rows but only \(rows) rows") }
+        } else {
+            sealed = .empty(substringCount: index.layout.count)
+        }
+        if !sealed.denseIDs && sealed.rows > 0 {
+            let chunks = (sealed.rows + rowsPerChunk - 1) / rowsPerChunk
+            for c in 0..<chunks {
+                let n = min(rowsPerChunk, rows - c * rowsPerChunk)
+                let rowIDs = tables.rowIDs
+                guard let v = try withBigEndian(UInt32(c), { try txn.get(rowIDs, key: $0) }), v.count == n * 8 else {
+                    throw HashIdxError.corrupt("row-id chunk \(c) is missing or not \(n) rows long")
+                }
+                sealedIDChunks.append(v.baseAddress!)
+            }
+        }
+    }
+
+    private func sealedID(_ row: Int) -> UInt64 {
+        if sealed.denseIDs { return sealed.idBase &+ UInt64(row) }
+        return UInt64(littleEndian: sealedIDChunks[row / rowsPerChunk]!.loadUnaligned(fromByteOffset: (row % rowsPerChunk) * 8, as: UInt64.self))
+    }
+
+    /// The live row of `id`, or nil.
+    func liveRow(of id: UInt64) throws -> Int? {
+        let n = sealed.rows
+        if n > 0 {
+            var lo = 0, len = n
+            if sealed.denseIDs {
+                lo = id >= sealed.idBase && id - sealed.idBase < UInt64(n) ? Int(id - sealed.idBase) : n
+            } else {
+                while len > 0 {
+                    let half = len >> 1
+                    if sealedID(lo + half) < id { lo += half + 1; len -= half + 1 } else { len = half }
+                }
+            }
+            if lo < n && sealedID(lo) == id {
+                let dead = try withBigEndian(UInt32(lo)) { try transaction.get(tables.dead!, key: $0) } != nil
+                if !dead { return lo }
+            }
+        }
+        guard rows > n, let v = try withBigEndian(id, { try transaction.get(tables.ids, key: $0) }) else { return nil }
+        guard v.count == 4 else { throw HashIdxError.corrupt("id \(id) maps to a \(v.count)-byte row, expected 4") }
+        let row = Int(v.bigEndianUInt32(at: 0))
+        guard row >= n && row < rows else { throw HashIdxError.corrupt("id \(id) maps to row \(row), outside the rows written since the sealed base") }
+        return row
+    }
+
+    func writeCount(_ txn: Transaction) throws {
+        try withBigEndian(UInt64(count)) { v in
+            try Format.countKey.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) }
+        }
+    }
+
+    func needsMerge(_ policy: MaintenancePolicy) -> Bool {
+        let delta = rows - sealed.rows, dead = rows - count
+        let floor = policy.minimumDeltaRows
+        return (delta >= floor && Double(delta) >= Double(sealed.rows) * policy.deltaShare)
+            || (dead >= floor && Double(dead) >= Double(rows) * policy.deadShare)
+    }
+}
