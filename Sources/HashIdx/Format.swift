@@ -29,7 +29,9 @@ enum Format {
     static let sealedKey = Array("sealed".utf8)
 
     /// Entries per chunk of the sealed arrays (directory, low bits, rows).
-    static let sealedEntriesPerChunk = 16384
+    /// (A chunk's bytes plus LMDB's 16-byte overflow header round up to whole pages: larger
+    /// chunks waste a smaller share of their last page.)
+    static let sealedEntriesPerChunk = 65536
 
     /// What a sealed-table chunk holds.
     enum SealedKind: UInt8 {
@@ -47,7 +49,7 @@ enum Format {
 
     /// Target size of one code chunk in bytes; rows per chunk is the largest power of two
     /// with rows × codeBytes ≤ this (at least 64).
-    static let chunkTargetBytes = 65536
+    static let chunkTargetBytes = 262_144
 
     static func rowsPerChunk(codeBytes: Int) -> Int {
         var r = 64

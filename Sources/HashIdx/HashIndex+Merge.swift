@@ -13,20 +13,30 @@ extension HashIndex {
         try write("compact") { txn in try merge(txn) }
     }
 
-    /// The merge itself, inside a write transaction (see ``compact()``).
+    /// Rows of a batch not yet written: merged in from memory after the stored rows.
+    struct PendingRows {
+        let ids: [UInt64]
+        let packed: UnsafeRawBufferPointer
+        /// Indices into `ids` (and codes in `packed`) to add, in order.
+        let order: [Int]
+    }
+
+    /// The merge itself, inside a write transaction (see ``compact()``), with an optional batch
+    /// of rows that are added as if they had been appended first.
     @discardableResult
-    func merge(_ txn: Transaction) throws -> Int {
+    func merge(_ txn: Transaction, pending: PendingRows? = nil) throws -> Int {
         guard let sealedDB = tables.sealed, let deadDB = tables.dead else {
             throw HashIdxError.olderFormat(path: path, found: header.version, current: Format.version)
         }
         let state = try WriteState(txn, index: self)
         let rpc = header.rowsPerChunk, cb = codeBytes, layout = self.layout
-        let oldRows = state.rows, oldChunks = (oldRows + rpc - 1) / rpc
+        let storedRows = state.rows, oldChunks = (storedRows + rpc - 1) / rpc
+        let oldRows = storedRows + (pending?.order.count ?? 0)
         // 1. Copy every row's code and id out of the map (the tables are rewritten below).
         var codes = [UInt8](repeating: 0, count: oldRows * cb)
         var ids = [UInt64](repeating: 0, count: oldRows)
         for c in 0..<oldChunks {
-            let first = c * rpc, n = min(rpc, oldRows - first)
+            let first = c * rpc, n = min(rpc, storedRows - first)
             guard let v = try withBigEndian(UInt32(c), { try txn.get(tables.codes, key: $0) }), v.count == n * cb else {
                 throw HashIdxError.corrupt("code chunk \(c) is missing or not \(n) rows long")
             }
@@ -39,18 +49,26 @@ extension HashIndex {
                 for r in 0..<n { ids[first + r] = state.sealed.idBase &+ UInt64(first + r) }
             }
         }
+        if let pending {
+            codes.withUnsafeMutableBytes { out in
+                for (j, i) in pending.order.enumerated() {
+                    out.baseAddress!.advanced(by: (storedRows + j) * cb).copyMemory(from: pending.packed.baseAddress! + i * cb, byteCount: cb)
+                    ids[storedRows + j] = pending.ids[i]
+                }
+            }
+        }
         var dead = [Bool](repeating: false, count: oldRows)
         let deadCursor = try txn.cursor(deadDB)
         var entry = try deadCursor.first()
         var deadCount = 0
         while let (key, _) = entry {
-            guard key.count == 4, Int(key.bigEndianUInt32(at: 0)) < oldRows else { throw HashIdxError.corrupt("table 'dead' lists a row past the \(oldRows) rows") }
+            guard key.count == 4, Int(key.bigEndianUInt32(at: 0)) < storedRows else { throw HashIdxError.corrupt("table 'dead' lists a row past the \(storedRows) rows") }
             dead[Int(key.bigEndianUInt32(at: 0))] = true
             deadCount += 1
             entry = try deadCursor.next()
         }
-        guard oldRows - deadCount == state.count else {
-            throw HashIdxError.corrupt("\(oldRows) rows with \(deadCount) dead, but the count record says \(state.count) codes")
+        guard storedRows - deadCount == state.count else {
+            throw HashIdxError.corrupt("\(storedRows) rows with \(deadCount) dead, but the count record says \(state.count) codes")
         }
         // 2. Live rows in id order: the sealed rows are sorted already; sort the rest and merge.
         let sealedLive = (0..<state.sealed.rows).filter { !dead[$0] }

@@ -67,31 +67,38 @@ extension HashIndex {
         for k in 0..<m { pending[k].reserveCapacity(order.count) }
         var newIDs: [(id: UInt64, row: UInt32)] = []
         newIDs.reserveCapacity(order.count)
+        // An existing id gets the new code in a new row; its old row dies.
+        for i in order {
+            if state.count > 0, let old = try state.liveRow(of: ids[i]) {
+                try kill(txn, &state, &editor, row: old, id: ids[i])
+                summary.replaced += 1
+            } else {
+                summary.inserted += 1
+            }
+        }
+        guard state.rows + order.count < Int(UInt32.max) - 1 else {
+            throw HashIdxError.full("an index holds at most \(UInt32.max - 2) rows")
+        }
+        var after = state
+        after.rows += order.count
+        after.count += order.count
+        if after.needsMerge(maintenance) {
+            // A large batch goes straight into a new sealed base, built from the stored rows and
+            // the batch in memory: nothing is written twice.
+            try state.writeCount(txn)
+            try packed.withUnsafeBytes { all in try merge(txn, pending: PendingRows(ids: ids, packed: all, order: order)) }
+            return summary
+        }
         try packed.withUnsafeBytes { all in
             for i in order {
                 let code = UnsafeRawBufferPointer(rebasing: all[i * codeBytes ..< (i + 1) * codeBytes])
-                // An existing id gets the new code in a new row; its old row dies.
-                if state.count > 0, let old = try state.liveRow(of: ids[i]) {
-                    try kill(txn, &state, &editor, row: old, id: ids[i])
-                    summary.replaced += 1
-                } else {
-                    summary.inserted += 1
-                }
                 let row = try editor.append(code: code, id: ids[i])
-                guard row < Int(UInt32.max) - 1 else { throw HashIdxError.full("an index holds at most \(UInt32.max - 2) rows") }
                 newIDs.append((ids[i], UInt32(row)))
                 for k in 0..<m { pending[k].append(UInt64(layout.value(k, of: code.baseAddress!)) << 32 | UInt64(row)) }
-                state.count += 1
             }
         }
-        state.rows = editor.rows
         try editor.flush()
-        try state.writeCount(txn)
-        if state.needsMerge(maintenance) {
-            // The merge rebuilds every posting from the codes: skip the delta tables.
-            try merge(txn)
-            return summary
-        }
+        try after.writeCount(txn)
         newIDs.sort { $0.id < $1.id }
         let idCursor = try txn.cursor(tables.ids)
         for (id, row) in newIDs {

@@ -6,7 +6,7 @@ import Hamming
 
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Add (or replace) codes, one transaction per batch.",
+        abstract: "Add (or replace) codes, one transaction per batch (default: the whole input, up to 10M codes).",
         discussion: """
         hex: one '<id> <hex>' per line (blank lines and lines starting with '#' are skipped).
         raw: packed codes back to back, ⌈B/8⌉ bytes each; ids are 0, 1, 2, … in file order.
@@ -24,8 +24,8 @@ struct Add: ParsableCommand {
     @Option(name: .long, help: "Input format: hex, raw or npy.")
     var inputFormat: InputFormat = .hex
 
-    @Option(name: .long, help: "Codes per write transaction.")
-    var batchSize: Int = 100_000
+    @Option(name: .long, help: "Codes per write transaction. A load of up to this many codes is atomic: all of it or none.")
+    var batchSize: Int = 10_000_000
 
     @Flag(name: .long, help: "Skip fsync at each commit (faster; a power loss may drop the last batches).")
     var noSync = false

@@ -106,9 +106,9 @@ import LMDB
         #expect(hex == "6861736869647800" + "00000001" + "00000040" + "00000003" + "00002000" + "00000016" + "00160015" + "002b0015")
         let decoded = try header.encoded().withUnsafeBytes { try Format.Header.decode($0, path: "x") }
         #expect(decoded == header)
-        #expect(Format.rowsPerChunk(codeBytes: 8) == 8192)
-        #expect(Format.rowsPerChunk(codeBytes: 128) == 512)
-        #expect(Format.rowsPerChunk(codeBytes: 2048) == 64)
+        #expect(Format.rowsPerChunk(codeBytes: 8) == 32768)
+        #expect(Format.rowsPerChunk(codeBytes: 128) == 2048)
+        #expect(Format.rowsPerChunk(codeBytes: 8192) == 64)
     }
 
     @Test func newerFormatVersionIsRefused() throws {
@@ -196,7 +196,7 @@ import LMDB
         }
         // FORMAT.md, "Worked example", after `hashidx compact`.
         #expect(try hex("meta", Array("sealed".utf8)) ==
-                "0000000000000001" + "00000000000003e8" + "00000001" + "00004000" + "00040000" + "00040000" + "00040000")
+                "0000000000000001" + "00000000000003e8" + "00000001" + "00010000" + "00040000" + "00040000" + "00040000")
         #expect(try hex("sealed", [0, 0, 0, 0, 0, 0]) == "00000000" + "01000000")
         #expect(try hex("sealed", [0, 1, 0, 0, 0, 0]) == "f8470000")
         #expect(try hex("sealed", [0, 2, 0, 0, 0, 0]) == "00000000")
