@@ -278,7 +278,34 @@ void hx_distances(int isa, const uint8_t *query, const uint8_t *base, size_t cou
     distances_portable(query, base, count, code_bytes, out);
 }
 
+#if HX_X86
+HX_AVX512 static size_t select_avx512(const uint16_t *distances, size_t count, uint16_t limit, uint32_t *indices) {
+    size_t k = 0, i = 0;
+    const __m512i lim = _mm512_set1_epi16((short)limit);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; i + 32 <= count; i += 32) {
+        __mmask32 keep = _mm512_cmple_epu16_mask(_mm512_loadu_si512((const void *)(distances + i)), lim);
+        if (keep) {
+            _mm512_mask_compressstoreu_epi32(indices + k, (__mmask16)keep, idx);
+            k += (size_t)__builtin_popcount((unsigned)(keep & 0xffff));
+            _mm512_mask_compressstoreu_epi32(indices + k, (__mmask16)(keep >> 16), _mm512_add_epi32(idx, step));
+            k += (size_t)__builtin_popcount((unsigned)(keep >> 16));
+        }
+        idx = _mm512_add_epi32(idx, _mm512_add_epi32(step, step));
+    }
+    for (; i < count; i++) {
+        indices[k] = (uint32_t)i;
+        k += distances[i] <= limit;
+    }
+    return k;
+}
+#endif
+
 size_t hx_select_at_most(const uint16_t *distances, size_t count, uint16_t limit, uint32_t *indices) {
+#if HX_X86
+    if (hx_best_isa() == HX_ISA_AVX512) return select_avx512(distances, count, limit, indices);
+#endif
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {
         indices[k] = (uint32_t)i;

@@ -230,6 +230,7 @@ public final class HashIndex: @unchecked Sendable {
         self.tables = tables
         self.codeBytes = (header.bits + 7) / 8
         self.kernel = DistanceKernel(codeBytes: codeBytes)
+        self._costModel = CostModel().calibrated(kernel: kernel)
         self.rowShift = header.rowsPerChunk.trailingZeroBitCount
         self.rowMask = header.rowsPerChunk - 1
     }

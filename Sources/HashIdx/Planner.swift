@@ -10,14 +10,14 @@ extension Reader {
     /// `query`, as hits in ``hits``. Probes by the pigeonhole plan unless the cost model says a
     /// scan is cheaper (or `choice` forces a path); the answer is the same either way.
     func range(_ query: UnsafeRawPointer, radius r: Int, choice: PathChoice, model: CostModel) throws {
-        let layout = index.layout
+        let layout = self.layout
         let m = layout.count
         // r = m·r' + a, 0 ≤ a < m: a+1 tables are probed at radius r', the other m−a−1 at r'−1.
         // The a+1 narrowest (the last ones) get the larger radius: fewer masks for the same proof.
         let rPrime = r / m, a = r % m
         func substringRadius(_ k: Int) -> Int { k >= m - (a + 1) ? rPrime : rPrime - 1 }
 
-        let scanCost = model.scanCost(count: rows, codeBytes: index.codeBytes)
+        let scanCost = model.scanCost(count: rows, codeBytes: codeBytes)
         var probeEstimate = 0.0
         for k in 0..<m {
             let volume = HammingBall.volume(width: layout.widths[k], radius: substringRadius(k))
@@ -31,16 +31,17 @@ extension Reader {
         }
         // Abandon probing for a scan if the work done passes twice the scan's cost.
         let abortCost = choice == .automatic ? 2 * scanCost : .infinity
-        let kernel = index.kernel
+        let kernel = self.kernel
         var aborted = false
         probing: for k in 0..<m {
             let s = substringRadius(k)
             if s < 0 { continue }
             let value = layout.value(k, of: query)
+            let sealed = sealedPostings[k]
             for w in 0...min(s, layout.widths[k]) {
                 let finished = try HammingBall.forEachMask(width: layout.widths[k], weight: w) { mask in
                     stats.lookups += 1
-                    _ = try forEachRow(table: k, key: value ^ mask) { row in
+                    _ = try forEachRow(sealed, table: k, key: value ^ mask) { row in
                         if admit(row) {
                             stats.candidates += 1
                             let d = kernel.distance(query, codePointer(Int(row)))
@@ -81,13 +82,13 @@ extension Reader {
     /// table by table and stops by the last-chance rule; switches to a scan when the next step
     /// would cost more than scanning (unless `choice` forces a path). No radius cap.
     func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel) throws -> Int {
-        let layout = index.layout
-        let m = layout.count, B = index.bits
+        let layout = self.layout
+        let m = layout.count, B = bits
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need) }
-        let scanCost = model.scanCost(count: rows, codeBytes: index.codeBytes)
-        let kernel = index.kernel
+        let scanCost = model.scanCost(count: rows, codeBytes: codeBytes)
+        let kernel = self.kernel
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
         var within = 0            // hits with distance ≤ covered
@@ -110,9 +111,10 @@ extension Reader {
                         }
                         spent += step
                     }
+                    let sealed = sealedPostings[j], value = values[j]
                     try HammingBall.forEachMask(width: b, weight: s) { mask in
                         stats.lookups += 1
-                        _ = try forEachRow(table: j, key: values[j] ^ mask) { row in
+                        _ = try forEachRow(sealed, table: j, key: value ^ mask) { row in
                             if admit(row) {
                                 stats.candidates += 1
                                 let d = kernel.distance(query, codePointer(Int(row)))
@@ -146,7 +148,7 @@ extension Reader {
     /// k nearest by a scan that keeps only distances ≤ a shrinking limit (a counting sort over
     /// the distances 0…B, no heap).
     private func scanNearest(_ query: UnsafeRawPointer, k: Int) -> Int {
-        let B = index.bits
+        let B = bits
         stats.path = .scan
         stats.candidates += count
         var countAt = [Int](repeating: 0, count: B + 1)

@@ -54,8 +54,25 @@ final class Reader {
     /// Offsets within one chunk of the codes within a limit.
     private let chunkSelected: UnsafeMutablePointer<UInt32>
 
+    // Copies of the index's constants: reading them through `index` (unowned) would retain and
+    // release it on every candidate.
+    let codeBytes: Int
+    let rowShift: Int
+    let rowMask: Int
+    let rowsPerChunk: Int
+    let kernel: DistanceKernel
+    let layout: SubstringLayout
+    let bits: Int
+
     init(index: HashIndex) {
         self.index = index
+        codeBytes = index.codeBytes
+        rowShift = index.rowShift
+        rowMask = index.rowMask
+        rowsPerChunk = index.header.rowsPerChunk
+        kernel = index.kernel
+        layout = index.layout
+        bits = index.bits
         chunkDistances = .allocate(capacity: index.header.rowsPerChunk)
         chunkSelected = .allocate(capacity: index.header.rowsPerChunk)
     }
@@ -107,7 +124,7 @@ final class Reader {
                 try SealedPostings(transaction: txn, database: sealedDB, table: $0, width: layout.widths[$0], state: sealed)
             }
         } else {
-            sealedPostings = [SealedPostings](repeating: SealedPostings(), count: layout.count)
+            sealedPostings = (0..<layout.count).map { _ in SealedPostings() }
         }
         hasDelta = rows > sealed.rows
         let chunks = (rows + rpc - 1) / rpc
@@ -186,14 +203,14 @@ final class Reader {
     /// Pointer to the packed code of `row` (< rows), valid while the snapshot lives.
     @inline(__always)
     func codePointer(_ row: Int) -> UnsafeRawPointer {
-        codeChunks[row >> index.rowShift] + (row & index.rowMask) * index.codeBytes
+        codeChunks[row >> rowShift] + (row & rowMask) * codeBytes
     }
 
     /// The external id of `row` (< rows).
     @inline(__always)
     func id(ofRow row: Int) -> UInt64 {
-        if let chunk = idChunks[row >> index.rowShift] {
-            return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & index.rowMask) * 8, as: UInt64.self))
+        if let chunk = idChunks[row >> rowShift] {
+            return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & rowMask) * 8, as: UInt64.self))
         }
         return sealed.idBase &+ UInt64(row)
     }
@@ -238,7 +255,14 @@ final class Reader {
     /// in a damaged file, out of range: callers check both.
     @inline(__always)
     func forEachRow(table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
-        let found = sealedPostings[table].forEachRow(key, body)
+        try forEachRow(sealedPostings[table], table: table, key: key, body)
+    }
+
+    /// ``forEachRow(table:key:_:)`` with the table's sealed postings already at hand (hoisted
+    /// out of a loop over many keys).
+    @inline(__always)
+    func forEachRow(_ sealed: SealedPostings, table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
+        let found = sealed.forEachRow(key, body)
         if !hasDelta { return found }
         return try forEachDeltaRow(table: table, key: key, body) || found
     }
@@ -313,8 +337,7 @@ final class Reader {
     /// ≤ `limit()` (read once per chunk), and calls `body(row, distance)` for each, in row order.
     @inline(__always)
     func forEachChunk(_ query: UnsafeRawPointer, limit: () -> Int, _ body: (Int, Int) -> Void) {
-        let rpc = index.header.rowsPerChunk
-        let kernel = index.kernel
+        let rpc = rowsPerChunk
         for c in 0..<codeChunks.count {
             let first = c * rpc, n = min(rpc, rows - first)
             kernel.distances(query: query, base: codeChunks[c], count: n, into: chunkDistances)

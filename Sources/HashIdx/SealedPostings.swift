@@ -5,51 +5,66 @@ import LMDB
 /// directory of 2^D + 1 entry offsets over the top D bits of the substring value, then one
 /// posting per sealed row, sorted by (value, row): its low b − D bits and its row. Every array
 /// is cut into chunks of E entries. Valid while the snapshot that loaded it lives.
-struct SealedPostings {
-    var directory: [UnsafeRawPointer] = []
-    var lows: [UnsafeRawPointer] = []
-    var rows: [UnsafeRawPointer] = []
+final class SealedPostings {
+    private let directory: UnsafeMutablePointer<UnsafeRawPointer>
+    private let lows: UnsafeMutablePointer<UnsafeRawPointer>
+    private let rows: UnsafeMutablePointer<UnsafeRawPointer>
     /// b − D: the value's low bits, below the directory prefix.
-    var lowBits = 0
-    var lowMask: UInt32 = 0
-    var lowBytes = 4
-    var entryShift = 0
-    var entryMask = 0
+    let lowBits: Int
+    let lowMask: UInt32
+    let lowBytes: Int
+    private let entryShift: Int
+    private let entryMask: Int
     /// Sealed postings (= sealed rows).
-    var count = 0
+    let count: Int
 
-    init() {}
+    /// No sealed postings.
+    init() {
+        directory = .allocate(capacity: 0); lows = .allocate(capacity: 0); rows = .allocate(capacity: 0)
+        lowBits = 0; lowMask = 0; lowBytes = 4; entryShift = 0; entryMask = 0; count = 0
+    }
+
+    deinit {
+        directory.deallocate()
+        lows.deallocate()
+        rows.deallocate()
+    }
 
     /// Loads and size-checks the chunk pointers of table `k` from the `sealed` table.
     init(transaction txn: Transaction, database: Database, table k: Int, width b: Int, state: SealedState) throws {
-        count = state.rows
-        guard count > 0 else { return }
-        let d = state.prefixBits[k], e = state.entriesPerChunk
+        let n = state.rows, d = state.prefixBits[k], e = state.entriesPerChunk
+        count = n
         lowBits = b - d
         lowMask = lowBits >= 32 ? .max : (UInt32(1) << UInt32(lowBits)) - 1
         lowBytes = state.lowBytes[k]
         entryShift = e.trailingZeroBitCount
         entryMask = e - 1
-        func load(_ kind: Format.SealedKind, entries: Int, bytesPerEntry: Int) throws -> [UnsafeRawPointer] {
-            var out: [UnsafeRawPointer] = []
-            let chunks = (entries + e - 1) / e
-            out.reserveCapacity(chunks)
+        func load(_ kind: Format.SealedKind, entries: Int, bytesPerEntry: Int) throws -> UnsafeMutablePointer<UnsafeRawPointer> {
+            let chunks = n == 0 ? 0 : (entries + e - 1) / e
+            let out = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: chunks)
             for c in 0..<chunks {
                 let expected = min(e, entries - c * e) * bytesPerEntry
                 guard let v = try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes({ try txn.get(database, key: $0) }),
                       v.count == expected else {
+                    out.deallocate()
                     throw HashIdxError.corrupt("sealed table \(k) lacks \(kind) chunk \(c) of \(expected) bytes")
                 }
-                out.append(v.baseAddress!)
+                out[c] = v.baseAddress!
             }
             return out
         }
         directory = try load(.directory, entries: (1 << d) + 1, bytesPerEntry: 4)
-        lows = try load(.lows, entries: count, bytesPerEntry: lowBytes)
-        rows = try load(.rows, entries: count, bytesPerEntry: 4)
+        do {
+            lows = try load(.lows, entries: n, bytesPerEntry: lowBytes)
+        } catch { directory.deallocate(); throw error }
+        do {
+            rows = try load(.rows, entries: n, bytesPerEntry: 4)
+        } catch { directory.deallocate(); lows.deallocate(); throw error }
         // The directory's ends bound every look-up; a damaged directory must not send one past them.
-        guard start(0) == 0, start(1 << d) == count else {
-            throw HashIdxError.corrupt("sealed table \(k) has a directory spanning \(start(0))..<\(start(1 << d)), expected 0..<\(count)")
+        if n > 0 {
+            guard start(0) == 0, start(1 << d) == n else {
+                throw HashIdxError.corrupt("sealed table \(k) has a directory spanning \(start(0))..<\(start(1 << d)), expected 0..<\(n)")
+            }
         }
     }
 
