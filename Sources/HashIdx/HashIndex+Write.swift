@@ -86,7 +86,7 @@ extension HashIndex {
             // A large batch goes straight into a new sealed base, built from the stored rows and
             // the batch in memory: nothing is written twice.
             try state.writeCount(txn)
-            try packed.withUnsafeBytes { all in try merge(txn, pending: PendingRows(ids: ids, packed: all, order: order)) }
+            _ = try packed.withUnsafeBytes { all in try merge(txn, pending: PendingRows(ids: ids, packed: all, order: order)) }
             return summary
         }
         try packed.withUnsafeBytes { all in

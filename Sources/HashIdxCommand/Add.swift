@@ -9,8 +9,9 @@ struct Add: ParsableCommand {
         abstract: "Add (or replace) codes, one transaction per batch (default: the whole input, up to 10M codes).",
         discussion: """
         hex: one '<id> <hex>' per line (blank lines and lines starting with '#' are skipped).
-        raw: packed codes back to back, ⌈B/8⌉ bytes each; ids are 0, 1, 2, … in file order.
-        npy: a uint8 array of shape (N, ⌈B/8⌉); ids are row numbers.
+        raw: packed codes back to back, ⌈B/8⌉ bytes each; ids are 0, 1, 2, … in file order, or
+        the lines of --ids.
+        npy: a uint8 array of shape (N, ⌈B/8⌉); ids are row numbers, or the lines of --ids.
         The whole input is checked before anything is written, so a bad line leaves the index
         unchanged. An existing id gets the new code.
         """
@@ -33,7 +34,7 @@ struct Add: ParsableCommand {
     @Option(name: .long, help: "Vectors to encode with the index's encoder instead of codes (.fvecs, .bvecs, .npy, IDX).")
     var vectors: String?
 
-    @Option(name: .long, help: "With --vectors: ids, one per line (default: row numbers).")
+    @Option(name: .long, help: "With --vectors, raw or npy input: ids, one decimal UInt64 per line (default: row numbers).")
     var ids: String?
 
     enum InputFormat: String, ExpressibleByArgument, CaseIterable { case hex, raw, npy }
@@ -41,6 +42,9 @@ struct Add: ParsableCommand {
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, found \(batchSize)") }
         if inputFormat == .npy && file == "-" { throw ValidationError("npy input needs a file, not standard input") }
+        if ids != nil && vectors == nil && inputFormat == .hex {
+            throw ValidationError("--ids goes with --vectors, raw or npy input; hex lines carry their own ids")
+        }
     }
 
     func run() throws {
@@ -71,26 +75,31 @@ struct Add: ParsableCommand {
             throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
         }
         let x = try loadVectors(path)
-        var idList = (0..<UInt64(x.rows)).map { $0 }
-        if let ids {
-            let reader = try LineReader(path: ids)
-            idList = []
-            while let line = reader.nextLine() {
-                if CodeText.isSkippable(line) { continue }
-                let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                guard let id = UInt64(text) else {
-                    throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(text.prefix(40))'")
-                }
-                idList.append(id)
-            }
-            guard idList.count == x.rows else { throw DataError(file: ids, "expected \(x.rows) ids, one per vector, found \(idList.count)") }
-        }
+        let idList = try readIDs(count: x.rows, what: "vector") ?? (0..<UInt64(x.rows)).map { $0 }
         let packed = try encoder.encode(x)
         let n = index.codeBytes
         for start in stride(from: 0, to: x.rows, by: batchSize) {
             let end = min(start + batchSize, x.rows)
             try sink(Array(idList[start..<end]), Array(packed[start * n ..< end * n]))
         }
+    }
+
+    /// The ids of --ids, checked to be exactly `count` (one per code or vector), or nil.
+    private func readIDs(count: Int, what: String) throws -> [UInt64]? {
+        guard let ids else { return nil }
+        let reader = try LineReader(path: ids)
+        var list: [UInt64] = []
+        list.reserveCapacity(count)
+        while let line = reader.nextLine() {
+            if CodeText.isSkippable(line) { continue }
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            guard let id = UInt64(text) else {
+                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(text.prefix(40))'")
+            }
+            list.append(id)
+        }
+        guard list.count == count else { throw DataError(file: ids, "expected \(count) ids, one per \(what), found \(list.count)") }
+        return list
     }
 
     /// Two passes: check every line first (spooling standard input to a temporary file), then load.
@@ -148,6 +157,12 @@ struct Add: ParsableCommand {
             }
             try checkPadding(file: file, index: index)
         }
+        var idList: [UInt64]?
+        if ids != nil {
+            guard file != "-" else { throw ValidationError("--ids with raw input needs a file, not standard input") }
+            let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            idList = try readIDs(count: size / codeBytes, what: "code")
+        }
         var row: UInt64 = 0
         var carry = [UInt8]()
         while true {
@@ -158,7 +173,7 @@ struct Add: ParsableCommand {
             if whole == 0 { continue }
             let packed = Array(carry[0..<whole * codeBytes])
             carry.removeSubrange(0..<whole * codeBytes)
-            try sink((0..<UInt64(whole)).map { row + $0 }, packed)
+            try sink(idList.map { Array($0[Int(row)..<Int(row) + whole]) } ?? (0..<UInt64(whole)).map { row + $0 }, packed)
             row += UInt64(whole)
         }
         guard carry.isEmpty else {
@@ -197,12 +212,13 @@ struct Add: ParsableCommand {
             }
         }
         let npy = try NpyCodeFile(path: file, expectedColumns: index.codeBytes)
-        var row: UInt64 = 0
+        let idList = try readIDs(count: npy.rows, what: "code")
+        var row = 0
         while true {
             let packed = try npy.next(maxRows: batchSize)
             if packed.isEmpty { break }
-            let n = UInt64(packed.count / index.codeBytes)
-            try sink((0..<n).map { row + $0 }, packed)
+            let n = packed.count / index.codeBytes
+            try sink(idList.map { Array($0[row..<row + n]) } ?? (0..<n).map { UInt64(row + $0) }, packed)
             row += n
         }
     }
