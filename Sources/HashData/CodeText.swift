@@ -13,15 +13,36 @@ public enum CodeText {
         return first == UInt8(ascii: "#")
     }
 
+    /// Parses a decimal UInt64 id: digits only (no sign, no blanks), at most 2^64 − 1; nil otherwise.
+    public static func id(_ text: ArraySlice<UInt8>) -> UInt64? {
+        guard !text.isEmpty, text.count <= 20 else { return nil }
+        var v: UInt64 = 0
+        for c in text {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            let (times10, o1) = v.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(c - 0x30))
+            if o1 || o2 { return nil }
+            v = sum
+        }
+        return v
+    }
+
+    /// Parses a line holding one id (surrounding blanks ignored); nil if it is anything else.
+    public static func idLine(_ line: ArraySlice<UInt8>) -> UInt64? {
+        var lo = line.startIndex, hi = line.endIndex
+        while lo < hi && (line[lo] == 0x20 || line[lo] == 0x09 || line[lo] == 0x0d) { lo += 1 }
+        while hi > lo && (line[hi - 1] == 0x20 || line[hi - 1] == 0x09 || line[hi - 1] == 0x0d) { hi -= 1 }
+        return id(line[lo..<hi])
+    }
+
     /// Parses `<id> <hex>`: a decimal UInt64 id, whitespace, the packed code in hex.
     public static func entry(_ line: ArraySlice<UInt8>, bits: Int, file: String, lineNumber: Int) throws(DataError) -> (id: UInt64, code: BinaryCode) {
         let f = fields(line)
         guard f.count == 2 else {
             throw DataError(file: file, line: lineNumber, "expected '<id> <hex code>', found \(f.count) field\(f.count == 1 ? "" : "s"): '\(String(decoding: line.prefix(120), as: UTF8.self))'")
         }
-        let idText = String(decoding: f[0], as: UTF8.self)
-        guard let id = UInt64(idText) else {
-            throw DataError(file: file, line: lineNumber, "expected an id between 0 and \(UInt64.max), found '\(idText.prefix(40))'")
+        guard let id = id(f[0]) else {
+            throw DataError(file: file, line: lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: f[0].prefix(40), as: UTF8.self))'")
         }
         return (id, try code(f[1], bits: bits, file: file, lineNumber: lineNumber))
     }

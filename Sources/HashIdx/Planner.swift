@@ -9,7 +9,12 @@ extension Reader {
     /// Exact range query: every stored code within Hamming distance `radius` (inclusive) of
     /// `query`, as hits in ``hits``. Probes by the pigeonhole plan unless the cost model says a
     /// scan is cheaper (or `choice` forces a path); the answer is the same either way.
-    func range(_ query: UnsafeRawPointer, radius r: Int, choice: PathChoice, model: CostModel) throws {
+    /// - Parameter deferScan: instead of scanning, return false (with ``stats`` describing the
+    ///   probe given up, if any) so that the caller scans this query together with others.
+    /// - Returns: true if ``hits`` holds the answer.
+    @discardableResult
+    func range(_ query: UnsafeRawPointer, radius r: Int, choice: PathChoice, model: CostModel,
+               deferScan: Bool = false) throws -> Bool {
         let layout = self.layout
         let m = layout.count
         // r = m·r' + a, 0 ≤ a < m: a+1 tables are probed at radius r', the other m−a−1 at r'−1.
@@ -26,8 +31,7 @@ extension Reader {
         }
         stats.radiusReached = r
         if choice == .scan || (choice == .automatic && probeEstimate > scanCost) {
-            scanRange(query, radius: r)
-            return
+            return scanRange(query, radius: r, deferScan: deferScan)
         }
         // Abandon probing for a scan if the work done passes twice the scan's cost.
         let abortCost = choice == .automatic ? 2 * scanCost : .infinity
@@ -36,29 +40,22 @@ extension Reader {
         probing: for k in 0..<m {
             let s = substringRadius(k)
             if s < 0 { continue }
-            let value = layout.value(k, of: query)
-            let sealed = sealedPostings[k]
-            for w in 0...min(s, layout.widths[k]) {
-                let finished = try HammingBall.forEachMask(width: layout.widths[k], weight: w) { mask in
-                    stats.lookups += 1
-                    _ = try forEachRow(sealed, table: k, key: value ^ mask) { row in
-                        if admit(row) {
-                            stats.candidates += 1
-                            let d = kernel.distance(query, codePointer(Int(row)))
-                            if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
-                        }
-                    }
-                    return model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates), delta: hasDelta) <= abortCost
-                }
-                if !finished { aborted = true; break probing }
-            }
+            let finished = try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, { row in
+                stats.candidates += 1
+                let d = kernel.distance(query, codePointer(Int(row)))
+                if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
+            }, keepGoing: {
+                model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates), delta: hasDelta) <= abortCost
+            })
+            if !finished { aborted = true; break probing }
         }
         try checkDamage()
         if aborted {
             abandonProbe()
             stats.radiusReached = r
-            scanRange(query, radius: r)
+            return scanRange(query, radius: r, deferScan: deferScan)
         }
+        return true
     }
 
     /// Drops a probe's hits before a scan redoes the query, keeping its look-up count on record.
@@ -69,24 +66,29 @@ extension Reader {
         stats.switchedToScan = true
     }
 
-    private func scanRange(_ query: UnsafeRawPointer, radius r: Int) {
+    private func scanRange(_ query: UnsafeRawPointer, radius r: Int, deferScan: Bool) -> Bool {
         stats.path = .scan
         stats.candidates += count
-        forEachChunk(query, limit: { r }) { row, d in
-            hits.append(Hit(row: UInt32(row), distance: Int32(d)))
-        }
+        if deferScan { return false }
+        var state = [ScanQuery(.range(r), bits: bits)]
+        scan([query], &state)
+        hits = state[0].hits
+        return true
     }
 
     /// Exact k nearest neighbours: on return, ``hits`` holds every code with distance ≤ the
     /// returned bound, and at least min(k, N) of them. Grows the substring radius s = 0, 1, …
     /// table by table and stops by the last-chance rule; switches to a scan when the next step
     /// would cost more than scanning (unless `choice` forces a path). No radius cap.
-    func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel) throws -> Int {
+    /// - Parameter deferScan: instead of scanning, return nil (with ``stats`` describing the
+    ///   probe given up, if any) so that the caller scans this query together with others.
+    func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel,
+                 deferScan: Bool = false) throws -> Int? {
         let layout = self.layout
         let m = layout.count, B = bits
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
-        if choice == .scan { return scanNearest(query, k: need) }
+        if choice == .scan { return scanNearest(query, k: need, deferScan: deferScan) }
         let scanCost = model.scanCost(count: rows, codeBytes: codeBytes)
         let kernel = self.kernel
         var countAt = [Int](repeating: 0, count: B + 1)
@@ -107,24 +109,17 @@ extension Reader {
                         let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
                         if spent + step > scanCost * model.nearestProbeBudget {
                             abandonProbe()
-                            return scanNearest(query, k: need)
+                            return scanNearest(query, k: need, deferScan: deferScan)
                         }
                         spent += step
                     }
-                    let sealed = sealedPostings[j], value = values[j]
-                    try HammingBall.forEachMask(width: b, weight: s) { mask in
-                        stats.lookups += 1
-                        _ = try forEachRow(sealed, table: j, key: value ^ mask) { row in
-                            if admit(row) {
-                                stats.candidates += 1
-                                let d = kernel.distance(query, codePointer(Int(row)))
-                                hits.append(Hit(row: row, distance: Int32(d)))
-                                countAt[d] += 1
-                                if d <= covered { within += 1 }
-                            }
-                        }
-                        return true
-                    }
+                    _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, { row in
+                        stats.candidates += 1
+                        let d = kernel.distance(query, codePointer(Int(row)))
+                        hits.append(Hit(row: row, distance: Int32(d)))
+                        countAt[d] += 1
+                        if d <= covered { within += 1 }
+                    }, keepGoing: { true })
                     try checkDamage()
                 }
                 // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
@@ -145,33 +140,15 @@ extension Reader {
         }
     }
 
-    /// k nearest by a scan that keeps only distances ≤ a shrinking limit (a counting sort over
-    /// the distances 0…B, no heap).
-    private func scanNearest(_ query: UnsafeRawPointer, k: Int) -> Int {
-        let B = bits
+    /// k nearest by a scan that keeps only distances ≤ a shrinking limit (see ``ScanQuery``).
+    private func scanNearest(_ query: UnsafeRawPointer, k: Int, deferScan: Bool) -> Int? {
         stats.path = .scan
         stats.candidates += count
-        var countAt = [Int](repeating: 0, count: B + 1)
-        var limit = B, kept = 0
-        forEachChunk(query, limit: {
-            if hits.count > 4 * kept + 1024 {
-                let l = limit
-                hits.removeAll { Int($0.distance) > l }
-            }
-            return limit
-        }) { row, d in
-            if d > limit { return }
-            hits.append(Hit(row: UInt32(row), distance: Int32(d)))
-            countAt[d] += 1
-            kept += 1
-            // Drop the farthest level while the nearer ones alone still hold k codes.
-            while limit > 0 && kept - countAt[limit] >= k {
-                kept -= countAt[limit]
-                countAt[limit] = 0
-                limit -= 1
-            }
-        }
-        stats.radiusReached = limit
-        return limit
+        if deferScan { return nil }
+        var state = [ScanQuery(.nearest(k), bits: bits)]
+        scan([query], &state)
+        hits = state[0].hits
+        stats.radiusReached = state[0].limit
+        return state[0].limit
     }
 }

@@ -49,10 +49,20 @@ final class Reader {
         var distance: Int32
     }
 
+    /// Keys of the current probe step (a substring value XOR each mask of the step).
+    var keys: [UInt32] = []
+    /// Directory cells of one group of keys.
+    private let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
+    private let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
+    /// Admitted rows whose codes are being prefetched, awaiting verification.
+    private let pendingRows = UnsafeMutablePointer<UInt32>.allocate(capacity: Reader.pendingCapacity)
+    static let group = 16
+    static let pendingCapacity = 64
+
     /// Distances of one chunk, filled by ``forEachChunk(_:limit:_:)``.
-    private let chunkDistances: UnsafeMutablePointer<UInt16>
+    let chunkDistances: UnsafeMutablePointer<UInt16>
     /// Offsets within one chunk of the codes within a limit.
-    private let chunkSelected: UnsafeMutablePointer<UInt32>
+    let chunkSelected: UnsafeMutablePointer<UInt32>
 
     // Copies of the index's constants: reading them through `index` (unowned) would retain and
     // release it on every candidate.
@@ -80,6 +90,83 @@ final class Reader {
     deinit {
         chunkDistances.deallocate()
         chunkSelected.deallocate()
+        cellLo.deallocate()
+        cellHi.deallocate()
+        pendingRows.deallocate()
+    }
+
+    /// Probes substring table `table` with `value` XOR every `width`-bit mask of the given
+    /// weights, through ``probe(table:_:keepGoing:)`` 4,096 keys at a time (a ball can be far
+    /// larger than what is worth holding at once). Returns false if `keepGoing` stopped it.
+    @inline(__always)
+    func probeBall(table: Int, value: UInt32, width: Int, weights: ClosedRange<Int>,
+                   _ verify: (UInt32) -> Void, keepGoing: () -> Bool) throws -> Bool {
+        keys.removeAll(keepingCapacity: true)
+        var going = true
+        for w in weights where w <= width {
+            try HammingBall.forEachMask(width: width, weight: w) { mask in
+                keys.append(value ^ mask)
+                if keys.count == 4096 {
+                    going = try probe(table: table, verify, keepGoing: keepGoing)
+                    keys.removeAll(keepingCapacity: true)
+                }
+                return going
+            }
+            if !going { return false }
+        }
+        return keys.isEmpty ? true : try probe(table: table, verify, keepGoing: keepGoing)
+    }
+
+    /// Looks up every key of ``keys`` in substring table `table` and calls `verify` with each
+    /// admitted row (live, not seen before in this query). Sealed look-ups go a group of 16 keys
+    /// at a time — directory entries, then postings, then the candidates' codes prefetched — so
+    /// that their memory reads overlap instead of waiting one after another. `keepGoing` is
+    /// asked after each group; returns false if it stopped the probe.
+    @inline(__always)
+    func probe(table: Int, _ verify: (UInt32) -> Void, keepGoing: () -> Bool) throws -> Bool {
+        let sealed = sealedPostings[table]
+        var pending = 0
+        let stopped: Bool = keys.withUnsafeBufferPointer { keys in
+            let n = keys.count
+            var g = 0
+            while g < n {
+                let e = min(g + Reader.group, n)
+                if sealed.count > 0 {
+                    for i in g..<e { sealed.prefetchCell(keys[i]) }
+                    for i in g..<e {
+                        let (lo, hi) = sealed.cell(keys[i])
+                        cellLo[i - g] = lo
+                        cellHi[i - g] = hi
+                        if lo < hi { sealed.prefetchPostings(lo) }
+                    }
+                    for i in g..<e {
+                        _ = sealed.forEachRow(keys[i], in: cellLo[i - g], cellHi[i - g]) { row in
+                            guard admit(row) else { return }
+                            prefetch(codePointer(Int(row)))
+                            pendingRows[pending] = row
+                            pending += 1
+                            if pending == Reader.pendingCapacity {
+                                for j in 0..<pending { verify(pendingRows[j]) }
+                                pending = 0
+                            }
+                        }
+                    }
+                    for j in 0..<pending { verify(pendingRows[j]) }
+                    pending = 0
+                }
+                stats.lookups += e - g
+                g = e
+                if g < n && !keepGoing() { return true }
+            }
+            return false
+        }
+        if stopped { return false }
+        if hasDelta {
+            for key in keys {
+                _ = try forEachDeltaRow(table: table, key: key) { row in if admit(row) { verify(row) } }
+            }
+        }
+        return true
     }
 
     /// Takes a fresh snapshot and refreshes the cached pointers if it changed.
@@ -321,34 +408,13 @@ final class Reader {
         damagedRow = nil
     }
 
-    /// Turns hits with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
+    /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
     func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        var out: [Neighbor] = []
-        out.reserveCapacity(min(hits.count, limit))
-        for h in hits where Int(h.distance) <= maxDistance {
-            out.append(Neighbor(id: id(ofRow: Int(h.row)), distance: Int(h.distance)))
-        }
-        out.sort { ($0.distance, $0.id) < ($1.distance, $1.id) }
-        if out.count > limit { out.removeSubrange(limit...) }
-        return out
+        neighbors(hits, maxDistance: maxDistance, limit: limit)
     }
 
-    /// Scans every live code: for each chunk, computes all distances to `query`, keeps those
-    /// ≤ `limit()` (read once per chunk), and calls `body(row, distance)` for each, in row order.
-    @inline(__always)
-    func forEachChunk(_ query: UnsafeRawPointer, limit: () -> Int, _ body: (Int, Int) -> Void) {
-        let rpc = rowsPerChunk
-        for c in 0..<codeChunks.count {
-            let first = c * rpc, n = min(rpc, rows - first)
-            kernel.distances(query: query, base: codeChunks[c], count: n, into: chunkDistances)
-            let kept = DistanceKernel.select(chunkDistances, count: n, atMost: limit(), into: chunkSelected)
-            for j in 0..<kept {
-                let i = Int(chunkSelected[j])
-                if !isDead(first + i) { body(first + i, Int(chunkDistances[i])) }
-            }
-        }
-    }
 }
+
 extension HashIndex {
     /// Runs `body` with a pooled reader holding a live snapshot.
     func withReader<R>(_ body: (Reader) throws -> R) throws -> R {

@@ -89,6 +89,47 @@ final class SealedPostings {
         UInt32(littleEndian: rows[i >> entryShift].loadUnaligned(fromByteOffset: (i & entryMask) << 2, as: UInt32.self))
     }
 
+    /// The range of postings whose value has the directory prefix of `value`.
+    @inline(__always)
+    func cell(_ value: UInt32) -> (lo: Int, hi: Int) {
+        let p = lowBits >= 32 ? 0 : Int(value >> UInt32(lowBits))
+        return (start(p), min(start(p + 1), count))
+    }
+
+    /// Prefetches the directory entries of `value`.
+    @inline(__always)
+    func prefetchCell(_ value: UInt32) {
+        let p = lowBits >= 32 ? 0 : Int(value >> UInt32(lowBits))
+        Hamming.prefetch(directory[p >> entryShift] + ((p & entryMask) << 2))
+    }
+
+    /// Prefetches the first low part and row of posting `i` (< count).
+    @inline(__always)
+    func prefetchPostings(_ i: Int) {
+        Hamming.prefetch(lows[i >> entryShift] + (i & entryMask) * lowBytes)
+        Hamming.prefetch(rows[i >> entryShift] + ((i & entryMask) << 2))
+    }
+
+    /// Calls `body` with the rows of the postings in `lo..<hi` (one directory cell) whose
+    /// value is `value`; returns whether there was any.
+    @inline(__always)
+    func forEachRow(_ value: UInt32, in lo: Int, _ hi: Int, _ body: (UInt32) -> Void) -> Bool {
+        var lo = lo
+        if lo >= hi { return false }
+        let target = value & lowMask
+        var n = hi - lo
+        while n > 0 {
+            let half = n >> 1
+            if low(lo + half) < target { lo += half + 1; n -= half + 1 } else { n = half }
+        }
+        var i = lo
+        while i < hi && low(i) == target {
+            body(row(i))
+            i += 1
+        }
+        return i > lo
+    }
+
     /// Calls `body` with every sealed row whose substring value is `value`, in ascending row
     /// order; returns whether there was any. A directory look-up, then a binary search among
     /// the postings that share the prefix (about 8 on average).

@@ -16,9 +16,8 @@ struct Remove: ParsableCommand {
         var ids: [UInt64] = []
         while let line = reader.nextLine() {
             if CodeText.isSkippable(line) { continue }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            guard let id = UInt64(text) else {
-                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(text.prefix(40))'")
+            guard let id = CodeText.idLine(line) else {
+                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: line.prefix(40), as: UTF8.self))'")
             }
             ids.append(id)
         }

@@ -106,6 +106,37 @@ struct CLI {
         }
     }
 
+    @Test func idsFileCompactAndUpgradeEndToEnd() throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 64, count: 300, .clustered, seed: 8)
+        let packed = data.flatMap(\.code.bytes)
+        try Data(NpyWriter.file(descr: "|u1", shape: [300, 8], data: packed)).write(to: URL(fileURLWithPath: dir.sub("codes.npy")))
+        try (data.map { String($0.id) }.joined(separator: "\n") + "\n").write(toFile: dir.sub("ids.txt"), atomically: true, encoding: .utf8)
+        let idx = dir.sub("idx")
+        #expect(try CLI.run(["create", idx, "--bits", "64"]).status == 0)
+        let add = try CLI.run(["add", idx, dir.sub("codes.npy"), "--input-format", "npy", "--ids", dir.sub("ids.txt")])
+        #expect(add.status == 0, "\(add.stderr)")
+        // Fewer ids than codes, and --ids with hex input, are refused before anything is written.
+        try "1\n2\n".write(toFile: dir.sub("short.txt"), atomically: true, encoding: .utf8)
+        let short = try CLI.run(["add", idx, dir.sub("codes.npy"), "--input-format", "npy", "--ids", dir.sub("short.txt")])
+        #expect(short.status != 0 && short.stderr.contains("expected 300 ids, one per code, found 2"), "\(short.stderr)")
+        #expect(try CLI.run(["add", idx, "-", "--ids", dir.sub("ids.txt")], stdin: "").stderr.contains("--ids goes with"))
+        #expect(try CLI.run(["remove", idx, "-"], stdin: "\(data[0].id)\n\(data[1].id)\n").status == 0)
+        let before = try HashIndex.open(at: idx, mode: .readOnly).statistics()
+        #expect(before.count == 298 && before.rows == 300)
+        let compact = try CLI.run(["compact", idx])
+        #expect(compact.status == 0 && compact.stderr.contains("298 codes"), "\(compact.stderr)")
+        let index = try HashIndex.open(at: idx, mode: .readOnly)
+        let after = try index.statistics()
+        #expect(after.count == 298 && after.rows == 298 && after.sealedRows == 298)
+        for e in data.dropFirst(2).prefix(50) { #expect(try index.code(for: e.id) == e.code) }
+        #expect(try index.code(for: data[0].id) == nil)
+        #expect(try CLI.run(["verify", idx]).stdout.contains("298 codes"))
+        let stat = try CLI.run(["stat", idx]).stdout
+        #expect(stat.contains("298 sealed") && stat.contains("free bytes"))
+        #expect(try CLI.run(["upgrade", idx]).stderr.contains("already at format version 2"))
+    }
+
     /// Each bad input: non-zero exit, a message naming what was expected and found, index unchanged.
     @Test func badInputsFailCleanlyAndLeaveTheIndexUnchanged() throws {
         let dir = TemporaryDirectory()
@@ -145,7 +176,7 @@ struct CLI {
 
     @Test func helpTextNamesEveryCommand() throws {
         let help = try CLI.run(["--help"])
-        for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "demo", "train", "encode"] {
+        for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "compact", "upgrade", "demo", "train", "encode"] {
             #expect(help.stdout.contains(sub))
         }
         #expect(try CLI.run(["search", "--help"]).stdout.contains("inclusive"))

@@ -100,10 +100,11 @@ import LMDB
     }
 
     @Test func headerBytesMatchFormatDocument() throws {
-        let header = Format.Header(version: 1, layout: try SubstringLayout(bits: 64, substringCount: 3), rowsPerChunk: 8192)
+        let header = Format.Header(version: 2, layout: try SubstringLayout(bits: 64, substringCount: 3),
+                                   rowsPerChunk: Format.rowsPerChunk(codeBytes: 8))
         let hex = header.encoded().map { String(format: "%02x", $0) }.joined()
         // FORMAT.md, "Worked example".
-        #expect(hex == "6861736869647800" + "00000001" + "00000040" + "00000003" + "00002000" + "00000016" + "00160015" + "002b0015")
+        #expect(hex == "6861736869647800" + "00000002" + "00000040" + "00000003" + "00008000" + "00000016" + "00160015" + "002b0015")
         let decoded = try header.encoded().withUnsafeBytes { try Format.Header.decode($0, path: "x") }
         #expect(decoded == header)
         #expect(Format.rowsPerChunk(codeBytes: 8) == 32768)

@@ -193,6 +193,31 @@ import Hamming
         }
     }
 
+    /// Batches whose queries are scanned together (8 per pass over the codes) answer exactly as
+    /// the oracle does, over sealed and recent rows with tombstones, on one and two workers.
+    @Test(arguments: [(64, 3), (256, 8), (100, 4)])
+    func groupedScansAreExact(bits: Int, m: Int) throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: bits, count: 900, .clustered, seed: UInt64(bits))
+        let (index, oracle) = try Self.load(data, .mixed, at: dir.path, bits: bits, m: m, seed: 4)
+        let qs = queries(from: data, bits: bits, count: 21, seed: 11)
+        for threads in [1, 2] {
+            for path in [PathChoice.scan, .automatic] {
+                for r in [0, bits / 8, bits / 3] {
+                    let got = try index.search(qs, radius: r, path: path, threads: threads)
+                    for (i, q) in qs.enumerated() { #expect(got[i].neighbors == oracle.range(q, radius: r), "r=\(r) query \(i)") }
+                }
+                for k in [1, 7, 950] {
+                    let got = try index.nearest(qs, k: k, path: path, threads: threads)
+                    for (i, q) in qs.enumerated() {
+                        #expect(got[i].neighbors == oracle.nearest(q, k: k), "k=\(k) query \(i)")
+                        if path == .scan { #expect(got[i].statistics.path == .scan && got[i].statistics.radiusReached >= (got[i].neighbors.last?.distance ?? 0)) }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func statisticsDescribeTheWork() throws {
         let dir = TemporaryDirectory()
         let index = try HashIndex.create(at: dir.path, .init(bits: 32, substringCount: 2))

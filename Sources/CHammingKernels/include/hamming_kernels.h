@@ -48,6 +48,9 @@ size_t hx_select_at_most(const uint16_t *distances, size_t count, uint16_t limit
 /// Adds 1 to histogram[distances[i]] for each i < count (histogram has a slot per distance).
 void hx_histogram(const uint16_t *distances, size_t count, uint32_t *histogram);
 
+/// Asks the CPU to bring the cache line holding `p` closer (a hint; never faults).
+static inline void hx_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #ifdef __cplusplus
 }
 #endif
