@@ -47,7 +47,7 @@ public struct SubstringLayout: Hashable, Sendable {
     }
 
     /// Substring `k` of the packed code at `code` (⌈B/8⌉ readable bytes).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func value(_ k: Int, of code: UnsafeRawPointer) -> UInt32 {
         let start = starts[k], width = widths[k]
         let firstByte = start >> 3

@@ -72,8 +72,10 @@ extension HashIndex {
         }
         // 2. Live rows in id order: the sealed rows are sorted already; sort the rest and merge.
         let sealedLive = (0..<state.sealed.rows).filter { !dead[$0] }
-        var recent = (state.sealed.rows..<oldRows).filter { !dead[$0] }
-        recent.sort { ids[$0] < ids[$1] }
+        var recentRows = (state.sealed.rows..<oldRows).filter { !dead[$0] }.map { UInt32($0) }
+        var recentIDs = recentRows.map { ids[Int($0)] }
+        RadixSort.sort(keys: &recentIDs, values: &recentRows)
+        let recent = recentRows.map { Int($0) }
         var order: [Int] = []
         order.reserveCapacity(state.count)
         var i = 0, j = 0
@@ -88,16 +90,24 @@ extension HashIndex {
         for r in 1..<max(1, n) where ids[order[r]] <= ids[order[r - 1]] {
             throw HashIdxError.corrupt("id \(ids[order[r]]) is stored in two live rows")
         }
-        // 3. Rewrite the code chunks in that order; drop chunks past the new end.
+        // 3. Gather the codes into id order once (the only random pass), then write the code
+        //    chunks from it; drop chunks past the new end.
+        var sorted = [UInt8](repeating: 0, count: n * cb)
+        codes.withUnsafeBytes { all in
+            sorted.withUnsafeMutableBytes { out in
+                for r in 0..<n {
+                    out.baseAddress!.advanced(by: r * cb).copyMemory(from: all.baseAddress! + order[r] * cb, byteCount: cb)
+                }
+            }
+        }
+        codes = []
         let newChunks = (n + rpc - 1) / rpc
-        try codes.withUnsafeBytes { all in
+        try sorted.withUnsafeBytes { all in
             for c in 0..<newChunks {
                 let first = c * rpc, rowsHere = min(rpc, n - first)
                 try withBigEndian(UInt32(c)) { key in
                     try txn.putReserved(tables.codes, key: key, count: rowsHere * cb) { out in
-                        for r in 0..<rowsHere {
-                            out.baseAddress!.advanced(by: r * cb).copyMemory(from: all.baseAddress! + order[first + r] * cb, byteCount: cb)
-                        }
+                        out.baseAddress!.copyMemory(from: all.baseAddress! + first * cb, byteCount: rowsHere * cb)
                     }
                 }
             }
@@ -127,8 +137,8 @@ extension HashIndex {
             let d = SealedState.prefixBits(rows: n, width: b), low = SealedState.lowBytes(width: b, prefixBits: d)
             sealed.prefixBits[k] = d
             sealed.lowBytes[k] = low
-            codes.withUnsafeBytes { all in
-                for r in 0..<n { values[r] = layout.value(k, of: all.baseAddress! + order[r] * cb) }
+            sorted.withUnsafeBytes { all in
+                for r in 0..<n { values[r] = layout.value(k, of: all.baseAddress! + r * cb) }
             }
             try SealedPostingsWriter.write(txn, database: sealedDB, table: k, values: values, width: b, prefixBits: d,
                                            lowBytes: low, entriesPerChunk: sealed.entriesPerChunk)

@@ -46,11 +46,7 @@ extension HashIndex {
             }
         }
         // The last occurrence of an id wins.
-        var order: [Int] = []
-        order.reserveCapacity(ids.count)
-        var seen = Set<UInt64>(minimumCapacity: ids.count)
-        for i in stride(from: ids.count - 1, through: 0, by: -1) where seen.insert(ids[i]).inserted { order.append(i) }
-        order.reverse()
+        let order = RadixSort.lastOccurrences(ids)
         return try write("insert") { txn in
             try self.insertRows(txn, ids: ids, packed: packedCodes, order: order)
         }

@@ -169,35 +169,34 @@ enum SealedPostingsWriter {
         var directory = [UInt32](repeating: 0, count: (1 << d) + 1)
         for v in values { directory[(lowBits >= 32 ? 0 : Int(v >> UInt32(lowBits))) + 1] += 1 }
         for p in 0..<(1 << d) { directory[p + 1] += directory[p] }
-        try writeChunks(txn, database, k, .directory, entries: directory.count, bytesPerEntry: 4, e) { i, out in
-            out.storeBytes(of: directory[i].littleEndian, as: UInt32.self)
+        try writeChunks(txn, database, k, .directory, directory, e)
+        switch lowBytes {
+        case 1: try writeChunks(txn, database, k, .lows, order.map { UInt8(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
+        case 2: try writeChunks(txn, database, k, .lows, order.map { UInt16(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
+        default: try writeChunks(txn, database, k, .lows, order.map { values[Int($0)] & lowMask }, e)
         }
-        try writeChunks(txn, database, k, .lows, entries: n, bytesPerEntry: lowBytes, e) { i, out in
-            let low = values[Int(order[i])] & lowMask
-            switch lowBytes {
-            case 1: out.storeBytes(of: UInt8(truncatingIfNeeded: low), as: UInt8.self)
-            case 2: out.storeBytes(of: UInt16(truncatingIfNeeded: low).littleEndian, as: UInt16.self)
-            default: out.storeBytes(of: low.littleEndian, as: UInt32.self)
-            }
-        }
-        try writeChunks(txn, database, k, .rows, entries: n, bytesPerEntry: 4, e) { i, out in
-            out.storeBytes(of: order[i].littleEndian, as: UInt32.self)
-        }
+        try writeChunks(txn, database, k, .rows, order, e)
     }
 
-    private static func writeChunks(_ txn: Transaction, _ db: Database, _ k: Int, _ kind: Format.SealedKind,
-                                    entries: Int, bytesPerEntry: Int, _ e: Int,
-                                    _ fill: (Int, UnsafeMutableRawPointer) -> Void) throws {
-        var c = 0
-        while c * e < entries {
-            let first = c * e, n = min(e, entries - first)
-            try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes { key in
-                try txn.putReserved(db, key: key, count: n * bytesPerEntry) { out in
-                    let base = out.baseAddress!
-                    for i in 0..<n { fill(first + i, base + i * bytesPerEntry) }
+    /// Writes `items` as chunks of `e` little-endian entries under (k, kind, chunk).
+    private static func writeChunks<T: FixedWidthInteger>(_ txn: Transaction, _ db: Database, _ k: Int, _ kind: Format.SealedKind,
+                                                          _ items: [T], _ e: Int) throws {
+        let size = MemoryLayout<T>.size
+        try items.withUnsafeBufferPointer { all in
+            var c = 0
+            while c * e < all.count {
+                let first = c * e, n = min(e, all.count - first)
+                try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes { key in
+                    try txn.putReserved(db, key: key, count: n * size) { out in
+                        #if _endian(little)
+                        out.baseAddress!.copyMemory(from: all.baseAddress! + first, byteCount: n * size)
+                        #else
+                        for i in 0..<n { out.storeBytes(of: all[first + i].littleEndian, toByteOffset: i * size, as: T.self) }
+                        #endif
+                    }
                 }
+                c += 1
             }
-            c += 1
         }
     }
 
