@@ -161,7 +161,6 @@ enum SealedPostingsWriter {
     /// Postings are ordered by (value, row) with a stable radix sort on the value.
     static func write(_ txn: Transaction, database: Database, table k: Int, values: [UInt32],
                       width b: Int, prefixBits d: Int, lowBytes: Int, entriesPerChunk e: Int) throws {
-        let n = values.count
         let order = stableOrder(values, width: b)
         let lowBits = b - d
         let lowMask: UInt32 = lowBits >= 32 ? .max : (UInt32(1) << UInt32(lowBits)) - 1
