@@ -22,7 +22,7 @@ extension HashIndex {
 
     /// Range queries for many codes at once, spread over `threads` workers (default: all cores),
     /// each with its own read snapshot. Results are in query order. Queries that the planner
-    /// sends to a scan are scanned together, up to 8 per pass over the codes.
+    /// sends to a scan are scanned together, up to 32 per pass over the codes.
     public func search(_ queries: [BinaryCode], radius: Int, path: PathChoice = .automatic,
                        threads: Int? = nil) throws(HashIdxError) -> [SearchResult] {
         guard radius >= 0 && radius <= bits else { throw .invalidRadius(radius, bits: bits) }
@@ -49,7 +49,7 @@ extension HashIndex {
 
     /// Queries scanned together in one pass over the codes: enough to reuse each chunk from
     /// cache several times, few enough that their chunk distances stay in cache too.
-    static let scanGroup = 8
+    static let scanGroup = 32
 
     /// Runs `attempt` for every query (nil means "scan me"), then scans the deferred queries in
     /// groups of ``scanGroup``. Each query's time is its attempt plus its share of its group's scan.

@@ -14,6 +14,11 @@ import LMDB
 /// The instance is thread-safe: queries run concurrently with each other and with a writer;
 /// writes are serialised.
 public final class HashIndex: @unchecked Sendable {
+    /// The version of this library (semantic versioning; tagged `vX.Y.Z` in the repository).
+    public static let version = "0.2.0"
+    /// The newest on-disk format version this build reads and the one it writes (FORMAT.md).
+    public static var formatVersion: Int { Int(Format.version) }
+
     /// The index directory.
     public let path: String
     /// Code width B in bits.

@@ -17,28 +17,18 @@ extension Reader {
                deferScan: Bool = false) throws -> Bool {
         let layout = self.layout
         let m = layout.count
-        // r = m·r' + a, 0 ≤ a < m: a+1 tables are probed at radius r', the other m−a−1 at r'−1.
-        // The a+1 narrowest (the last ones) get the larger radius: fewer masks for the same proof.
-        let rPrime = r / m, a = r % m
-        func substringRadius(_ k: Int) -> Int { k >= m - (a + 1) ? rPrime : rPrime - 1 }
-
-        let scanCost = model.scanCost(count: rows, codeBytes: codeBytes)
-        var probeEstimate = 0.0
-        for k in 0..<m {
-            let volume = HammingBall.volume(width: layout.widths[k], radius: substringRadius(k))
-            probeEstimate += model.probeCost(lookups: volume, candidates: volume * Double(rows) / exp2(Double(layout.widths[k])),
-                                             delta: hasDelta)
-        }
+        let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
+        let plan = planner.range(radius: r, choice: choice)
         stats.radiusReached = r
-        if choice == .scan || (choice == .automatic && probeEstimate > scanCost) {
+        if plan.path == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
         // Abandon probing for a scan if the work done passes twice the scan's cost.
-        let abortCost = choice == .automatic ? 2 * scanCost : .infinity
+        let abortCost = planner.rangeAbortCost(choice: choice)
         let kernel = self.kernel
         var aborted = false
         probing: for k in 0..<m {
-            let s = substringRadius(k)
+            let s = plan.substringRadii[k]
             if s < 0 { continue }
             let finished = try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, { row in
                 stats.candidates += 1
@@ -89,7 +79,7 @@ extension Reader {
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need, deferScan: deferScan) }
-        let scanCost = model.scanCost(count: rows, codeBytes: codeBytes)
+        let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
         let kernel = self.kernel
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
@@ -103,11 +93,9 @@ extension Reader {
                 let b = layout.widths[j]
                 if s <= b {
                     if choice == .automatic {
-                        let lookups = HammingBall.binomial(b, s)
                         let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
-                        let perLookup = max(Double(rows) / exp2(Double(b)), observed)
-                        let step = model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
-                        if spent + step > scanCost * model.nearestProbeBudget {
+                        let step = planner.nearestStepCost(width: b, weight: s, observed: observed)
+                        if !planner.nearestMayProbe(spent: spent, step: step) {
                             abandonProbe()
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }

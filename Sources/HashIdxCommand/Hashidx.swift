@@ -1,6 +1,32 @@
 import ArgumentParser
+import HashIdx
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
+enum Entry {
+    static func main() {
+        singleThreadedBLASIfUnused()
+        Hashidx.main()
+    }
+
+    /// OpenBLAS starts its worker threads when the library loads, and they spin for about a
+    /// tenth of a second: long enough to preempt a whole run of microsecond queries on a small
+    /// machine. Commands that never call BLAS re-run themselves once with one BLAS thread.
+    static func singleThreadedBLASIfUnused() {
+        let args = CommandLine.arguments
+        let blasFree: Set<String> = ["create", "add", "remove", "search", "knn", "stat", "verify", "compact", "upgrade"]
+        guard args.count > 1, blasFree.contains(args[1]), !args.contains(where: { $0.hasPrefix("--vector") }),
+              getenv("OPENBLAS_NUM_THREADS") == nil else { return }
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+        // If the re-run fails, carry on as we are.
+    }
+}
+
 struct Hashidx: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hashidx",
@@ -10,7 +36,7 @@ struct Hashidx: ParsableCommand {
         byte (i >> 3). Range queries are inclusive (distance ≤ R). Data goes to standard output,
         diagnostics to standard error.
         """,
-        version: "0.1.0",
+        version: "\(HashIndex.version) (format version \(HashIndex.formatVersion))",
         subcommands: [Demo.self, Create.self, Add.self, Remove.self, Search.self, Knn.self, Stat.self, Verify.self, Compact.self, Upgrade.self, Train.self, Encode.self, Eval.self]
     )
 }

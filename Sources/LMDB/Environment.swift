@@ -76,6 +76,13 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_set_mapsize(handle, bytes))
     }
 
+    /// Writes a compacted copy of the environment (free pages dropped, pages renumbered) as
+    /// `data.mdb` in the existing, empty directory `directory` (`mdb_env_copy2` with
+    /// `MDB_CP_COMPACT`); the copy is a consistent snapshot and is synced unless `noSync`.
+    public func copyCompacted(to directory: String) throws(LMDBError) {
+        try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)))
+    }
+
     /// Flushes buffers to disk (only needed with `noSync`).
     public func sync(force: Bool = true) throws(LMDBError) {
         try check(mdb_env_sync(handle, force ? 1 : 0))

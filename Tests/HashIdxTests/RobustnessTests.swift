@@ -4,6 +4,41 @@ import Hamming
 @testable import HashIdx
 
 @Suite struct RobustnessTests {
+    /// Merges leave free pages in the file; shrinking returns them and loses nothing.
+    @Test func shrinkReturnsFreePagesAndKeepsEveryCode() throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 64, count: 20_000, .uniform, seed: 31)
+        var oracle = Oracle()
+        do {
+            let index = try HashIndex.create(at: dir.path, .init(bits: 64, substringCount: 3))
+            index.maintenance = MaintenancePolicy(minimumDeltaRows: 500, deltaShare: 0.1, deadShare: 0.1)
+            for start in stride(from: 0, to: data.count, by: 2_000) {
+                try index.insert(Array(data[start..<start + 2_000]))
+            }
+            oracle.insert(data)
+            let victims = data.prefix(5_000).map(\.id)
+            try index.remove(ids: victims)
+            oracle.remove(victims)
+            #expect(try index.statistics().freeBytes > 0, "merges leave free pages behind")
+        }
+        let summary = try HashIndex.shrink(at: dir.path)
+        #expect(summary.shrunk)
+        #expect(summary.bytesAfter < summary.bytesBefore)
+        let index = try HashIndex.open(at: dir.path)
+        let stats = try index.statistics()
+        #expect(stats.count == oracle.entries.count && stats.rows == stats.count && stats.sealedRows == stats.count)
+        #expect(stats.fileBytes == summary.bytesAfter && stats.freeBytes <= 4 * stats.pageSize)
+        #expect(try index.verify() == oracle.entries.count)
+        for q in queries(from: data, bits: 64, count: 10, seed: 2) {
+            #expect(try index.search(q, radius: 6).neighbors == oracle.range(q, radius: 6))
+            #expect(try index.nearest(q, k: 5).neighbors == oracle.nearest(q, k: 5))
+        }
+        // Still writable afterwards.
+        try index.insert([(7, data[0].code)])
+        #expect(try index.code(for: 7) == data[0].code)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/.shrink-\(getpid())"))
+    }
+
     @Test func aFullMapGrowsInsteadOfFailing() throws {
         let dir = TemporaryDirectory()
         // 64 KiB of map cannot hold 20,000 codes and their postings; every batch must still land.

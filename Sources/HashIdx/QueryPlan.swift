@@ -1,0 +1,64 @@
+import Foundation
+import Hamming
+
+// Symbols follow the multi-index-hashing papers, inside this file only: m substrings of widths
+// b_k, radius r = m·r' + a (0 ≤ a < m), substring radius s, N rows.
+
+/// What the planner knows before touching the index: the substring layout, the number of rows,
+/// whether rows written since the last merge exist (their look-ups cost a B-tree search), and the
+/// cost model. Decisions are pure functions of these, so they are tested without LMDB.
+struct QueryPlanner: Equatable {
+    let layout: SubstringLayout
+    let rows: Int
+    let codeBytes: Int
+    let hasDelta: Bool
+    let model: CostModel
+
+    /// The cost of scanning every row once.
+    var scanCost: Double { model.scanCost(count: rows, codeBytes: codeBytes) }
+
+    /// A range query's plan: the substring radius of each table (−1: not probed) by the
+    /// pigeonhole rule, the estimated probe cost, and the path.
+    struct RangePlan: Equatable {
+        var substringRadii: [Int]
+        var probeCost: Double
+        var scanCost: Double
+        var path: SearchPath
+    }
+
+    /// r = m·r' + a: a + 1 tables are probed at radius r', the other m − a − 1 at r' − 1. The
+    /// a + 1 narrowest (the last ones) get the larger radius: fewer masks for the same proof.
+    /// If every probe of that plan misses, the distance is at least (a+1)(r'+1) + (m−a−1)r' = r + 1.
+    func range(radius r: Int, choice: PathChoice) -> RangePlan {
+        let m = layout.count
+        let rPrime = r / m, a = r % m
+        let radii = (0..<m).map { k in k >= m - (a + 1) ? rPrime : rPrime - 1 }
+        var estimate = 0.0
+        for k in 0..<m {
+            let volume = HammingBall.volume(width: layout.widths[k], radius: radii[k])
+            estimate += model.probeCost(lookups: volume, candidates: volume * Double(rows) / exp2(Double(layout.widths[k])),
+                                        delta: hasDelta)
+        }
+        let scan = scanCost
+        let path: SearchPath = choice == .scan || (choice == .automatic && estimate > scan) ? .scan : .probe
+        return RangePlan(substringRadii: radii, probeCost: estimate, scanCost: scan, path: path)
+    }
+
+    /// The work a range probe may do before it is abandoned for a scan: twice the scan's cost
+    /// (unlimited when probing is forced).
+    func rangeAbortCost(choice: PathChoice) -> Double { choice == .automatic ? 2 * scanCost : .infinity }
+
+    /// Estimated cost of the k-NN step that probes table j (width b) with every mask of weight s,
+    /// given the candidates per look-up seen so far (`observed`, 0 before the first look-up).
+    func nearestStepCost(width b: Int, weight s: Int, observed: Double) -> Double {
+        let lookups = HammingBall.binomial(b, s)
+        let perLookup = max(Double(rows) / exp2(Double(b)), observed)
+        return model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
+    }
+
+    /// Whether a k-NN probe that has spent `spent` may take a step costing `step`: it scans
+    /// instead once probing would pass the model's share of a scan.
+    func nearestMayProbe(spent: Double, step: Double) -> Bool {
+        spent + step <= scanCost * model.nearestProbeBudget
+    }
+}

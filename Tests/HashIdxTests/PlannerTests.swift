@@ -1,0 +1,70 @@
+import Testing
+import Hamming
+@testable import HashIdx
+
+/// The planner's decisions as pure values: the pigeonhole plan, the cost comparison and the kNN
+/// budget, with no index behind them.
+@Suite struct PlannerTests {
+    func planner(bits: Int, m: Int, rows: Int, delta: Bool = false, model: CostModel = CostModel()) throws -> QueryPlanner {
+        QueryPlanner(layout: try SubstringLayout(bits: bits, substringCount: m), rows: rows, codeBytes: (bits + 7) / 8,
+                     hasDelta: delta, model: model)
+    }
+
+    /// For every r the plan's radii satisfy the pigeonhole bound: a code missed by every probe
+    /// differs by more than s_k in each table k, so by at least Σ (s_k + 1) = r + 1 in all.
+    @Test(arguments: [(64, 3), (64, 4), (13, 3), (256, 13), (100, 7)])
+    func pigeonholeRadiiCoverExactlyTheRadius(bits: Int, m: Int) throws {
+        let p = try planner(bits: bits, m: m, rows: 1_000_000)
+        for r in 0...bits {
+            let radii = p.range(radius: r, choice: .probe).substringRadii
+            #expect(radii.count == m)
+            #expect(radii.reduce(0) { $0 + $1 + 1 } == r + 1, "r=\(r): \(radii)")
+            #expect(radii.max()! - radii.min()! <= 1)
+            // The larger radius goes to the narrower (last) substrings.
+            #expect(radii == radii.sorted(), "r=\(r): \(radii)")
+        }
+    }
+
+    @Test func smallRadiiProbeAndLargeOnesScan() throws {
+        let p = try planner(bits: 64, m: 3, rows: 1_000_000)
+        #expect(p.range(radius: 0, choice: .automatic).path == .probe)
+        #expect(p.range(radius: 2, choice: .automatic).path == .probe)
+        #expect(p.range(radius: 16, choice: .automatic).path == .scan)
+        #expect(p.range(radius: 16, choice: .probe).path == .probe)
+        #expect(p.range(radius: 0, choice: .scan).path == .scan)
+        // The estimate grows with r; the scan cost does not depend on r.
+        let costs = (0...12).map { p.range(radius: $0, choice: .probe).probeCost }
+        #expect(costs == costs.sorted())
+        #expect(p.range(radius: 3, choice: .probe).scanCost == p.scanCost)
+        // A tiny index always scans: probing cannot beat reading a handful of codes.
+        #expect(try planner(bits: 64, m: 3, rows: 10).range(radius: 4, choice: .automatic).path == .scan)
+    }
+
+    @Test func deltaLookupsMakeProbingDearer() throws {
+        let sealed = try planner(bits: 64, m: 3, rows: 1_000_000)
+        let recent = try planner(bits: 64, m: 3, rows: 1_000_000, delta: true)
+        #expect(recent.range(radius: 4, choice: .probe).probeCost > sealed.range(radius: 4, choice: .probe).probeCost)
+        #expect(recent.nearestStepCost(width: 21, weight: 1, observed: 0) > sealed.nearestStepCost(width: 21, weight: 1, observed: 0))
+    }
+
+    @Test func nearestBudgetIsAShareOfTheScan() throws {
+        var model = CostModel()
+        model.nearestProbeBudget = 0.1
+        let p = try planner(bits: 64, m: 3, rows: 1_000_000, model: model)
+        let budget = p.scanCost * 0.1
+        #expect(p.nearestMayProbe(spent: 0, step: budget * 0.5))
+        #expect(p.nearestMayProbe(spent: budget * 0.5, step: budget * 0.5))
+        #expect(!p.nearestMayProbe(spent: budget * 0.5, step: budget * 0.6))
+        // Weight-s steps cost C(b, s) look-ups; observed candidates per look-up raise the estimate.
+        #expect(p.nearestStepCost(width: 21, weight: 2, observed: 0) > p.nearestStepCost(width: 21, weight: 1, observed: 0))
+        #expect(p.nearestStepCost(width: 21, weight: 1, observed: 50) > p.nearestStepCost(width: 21, weight: 1, observed: 0))
+        #expect(p.rangeAbortCost(choice: .automatic) == 2 * p.scanCost)
+        #expect(p.rangeAbortCost(choice: .probe) == .infinity)
+    }
+
+    @Test func calibrationMeasuresAPositiveScanCost() {
+        let model = CostModel().calibrated(kernel: DistanceKernel(codeBytes: 8))
+        #expect(model.scanMicrosecondsPerCode > 0 && model.scanMicrosecondsPerCode < 0.01)
+        #expect(model.lookupMicroseconds == CostModel().lookupMicroseconds)
+    }
+}
