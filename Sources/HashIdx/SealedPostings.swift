@@ -136,22 +136,8 @@ final class SealedPostings {
     @inline(__always)
     func forEachRow(_ value: UInt32, _ body: (UInt32) -> Void) -> Bool {
         if count == 0 { return false }
-        let p = lowBits >= 32 ? 0 : Int(value >> UInt32(lowBits))
-        var lo = start(p)
-        let hi = min(start(p + 1), count)
-        if lo >= hi { return false }
-        let target = value & lowMask
-        var n = hi - lo
-        while n > 0 {
-            let half = n >> 1
-            if low(lo + half) < target { lo += half + 1; n -= half + 1 } else { n = half }
-        }
-        var i = lo
-        while i < hi && low(i) == target {
-            body(row(i))
-            i += 1
-        }
-        return i > lo
+        let (lo, hi) = cell(value)
+        return forEachRow(value, in: lo, hi, body)
     }
 }
 

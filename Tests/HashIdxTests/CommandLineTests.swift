@@ -150,6 +150,8 @@ struct CLI {
             (["add", idx, "-"], "3 aabb\n4 zzzz\n", "found 'z' at position 0"),          // bad hex
             (["add", idx, "-"], "3 aabb\n-4 aabb\n", "expected an id between 0"),        // id not a UInt64
             (["add", idx, "-"], "18446744073709551616 aabb\n", "expected an id between 0"),
+            (["add", idx, "-"], "+5 aabb\n", "expected an id between 0"),              // digits only
+            (["remove", idx, "-"], "-0\n", "expected an id between 0"),
             (["add", idx, "-"], "3\n", "expected '<id> <hex code>'"),
             (["knn", idx, "-k", "0", "--query", "aabb"], nil, "-k must be at least 1, found 0"),
             (["search", idx, "--radius=-1", "--query", "aabb"], nil, "--radius must be at least 0, found -1"),

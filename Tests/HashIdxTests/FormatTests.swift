@@ -129,6 +129,37 @@ import LMDB
         #expect(HashIdxError.newerFormat(found: 3, supported: 2).description.contains("format version 3, newer than the newest this build reads (2)"))
     }
 
+    /// Counts and shapes read from the file are checked before anything is sized by them: a
+    /// lying record gives an error naming it, never a crash (one copy of the fixture per lie).
+    @Test(arguments: [
+        ("count", [0x80, 0, 0, 0, 0, 0, 0, 0]),            // 2^63 codes
+        ("count", [0, 0, 0, 0, 0, 0, 0x03, 0xe8]),         // 1000 codes: more than the rows
+        ("rows", [0, 0, 0, 1, 0, 0, 0, 0]),                // 2^32 rows
+        ("rows", [0, 0, 0, 0, 0, 0, 0, 0xf0]),             // 240 rows: chunks do not match
+        ("count", [1, 2, 3]),                              // not 8 bytes
+        ("sealed", [0, 0, 0, 0, 0, 0, 0, 9]),              // a truncated sealed record
+    ])
+    func lyingRecordsAreRefusedNotTrusted(record: String, bytes: [UInt8]) throws {
+        let dir = TemporaryDirectory()
+        let path = try Self.goldenCopy(dir, version: 2)
+        do {
+            let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: 16)
+            let txn = try env.begin(readOnly: false)
+            let meta = try txn.openDatabase("meta")
+            try Array(record.utf8).withUnsafeBytes { k in try bytes.withUnsafeBytes { v in try txn.put(meta, key: k, value: v) } }
+            try txn.commit()
+        }
+        let index = try HashIndex.open(at: path)
+        let q = try BinaryCode(hex: "0123456789abcdef", bits: 64)
+        for attempt in [{ _ = try index.count }, { _ = try index.verify() }, { _ = try index.search(q, radius: 3) },
+                        { _ = try index.nearest(q, k: 3) }, { try index.insert([(1, q)]) }] as [() throws -> Void] {
+            #expect { try attempt() } throws: { error in
+                guard case .corrupt(let what) = error as? HashIdxError else { return false }
+                return !what.isEmpty
+            }
+        }
+    }
+
     @Test func thingsThatAreNotIndexesAreRefused() throws {
         let dir = TemporaryDirectory()
         #expect(throws: HashIdxError.notAnIndex(path: dir.sub("none"), reason: "no such file or directory")) {
