@@ -30,7 +30,9 @@ def main():
             out.append(f"Load (whole `hashidx add` process, durable) {load['hashidx_s']:.2f} s against MultiHash `add` "
                        f"{load['multihash_add_s']:.2f} s: **{load['ratio']:.2f}×**. Disk: **{load['disk_bytes_per_code']:.1f} bytes "
                        f"per code** (file), {load['used_bytes_per_code']:.1f} in use; MultiHash holds "
-                       f"{load['multihash_ram_bytes_per_code']:.0f} bytes per code in RAM.\n")
+                       f"{load['multihash_ram_bytes_per_code']:.0f} bytes per code in RAM."
+                       + (f" Mapping the index into a fresh query process (`--prefault`) took {load['prefault_ms']:.1f} ms." if "prefault_ms" in load else "")
+                       + "\n")
             summary["load"].append((name, load["ratio"]))
             if n == 1_000_000 and bits == 64:
                 summary["disk"] = max(summary["disk"] or 0, load["disk_bytes_per_code"])

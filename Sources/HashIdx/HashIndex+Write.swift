@@ -47,7 +47,9 @@ extension HashIndex {
         }
         // The last occurrence of an id wins.
         let order = RadixSort.lastOccurrences(ids)
-        return try write("insert") { txn in
+        // Room for a merge: the codes again, their ids, and a sealed posting per table and code.
+        let reserve = packedCodes.count * 2 + ids.count * (16 + 6 * layout.count)
+        return try write("insert", reserve: reserve) { txn in
             try self.insertRows(txn, ids: ids, packed: packedCodes, order: order)
         }
     }
@@ -180,13 +182,17 @@ extension HashIndex {
 
     /// Runs `body` in a write transaction: commit on return, abort on throw. When the map is
     /// full, aborts, doubles the map and runs `body` again, so a batch never half-applies.
-    func write<R>(_ operation: String, _ body: (Transaction) throws -> R) throws(HashIdxError) -> R {
+    /// - Parameter reserve: bytes the body may add; with twice the bytes in use (a merge writes
+    ///   a new copy before the old one is freed) it decides whether to grow the map first, so
+    ///   that a large batch is not run, refused for a full map and run again.
+    func write<R>(_ operation: String, reserve: Int = 0, _ body: (Transaction) throws -> R) throws(HashIdxError) -> R {
         guard !isReadOnly else { throw .readOnly(path: path) }
         guard header.version == Format.version else {
             throw .olderFormat(path: path, found: header.version, current: Format.version)
         }
         do {
             return try writeLock.withLock {
+                try growMapAhead(reserve: reserve)
                 while true {
                     let txn: Transaction
                     do { txn = try environment.begin(readOnly: false) } catch let e as LMDBError where e == .mapResized {
@@ -207,6 +213,21 @@ extension HashIndex {
                 }
             }
         } catch { throw .wrap(error, operation) }
+    }
+
+    /// Grows the map (doubling) until twice the bytes in use plus `reserve` fit.
+    private func growMapAhead(reserve: Int) throws {
+        let info = environment.info
+        let used = (info.me_last_pgno + 1) * environment.pageSize
+        var size = environment.mapSize
+        while 2 * used + reserve > size && size < Int.max / 4 { size *= 2 }
+        guard size > environment.mapSize else { return }
+        try mapLock.withExclusive {
+            do { try environment.setMapSize(size) } catch {
+                throw HashIdxError.full("the map could not grow from \(environment.mapSize) to \(size) bytes: \(error)")
+            }
+            mapGeneration += 1
+        }
     }
 
     private func growMap() throws {

@@ -267,6 +267,15 @@ public final class HashIndex: @unchecked Sendable {
         } catch { throw .wrap(error, "reading the encoder") }
     }
 
+    /// Maps every page of the index into this process before queries need them, in one call
+    /// (about 1 ms per 25 MB), instead of one page fault at a time during the first queries. A
+    /// long-running process gets the same effect from its first queries; a short one answering
+    /// a large batch gains from calling this first. A hint: it never fails.
+    public func prefault() {
+        let info = environment.info
+        environment.populate(bytes: (info.me_last_pgno + 1) * environment.pageSize)
+    }
+
     /// Flushes to disk (needed only when opened with `noSync`).
     public func sync() throws(HashIdxError) {
         do { try environment.sync() } catch { throw .wrap(error, "sync") }

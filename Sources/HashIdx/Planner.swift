@@ -85,6 +85,7 @@ extension Reader {
         var covered = -1          // distances 0…covered are proven complete
         var within = 0            // hits with distance ≤ covered
         var spent = 0.0
+        var committed = false     // the remaining steps were costed below a scan: finish probing
         let values = (0..<m).map { layout.value($0, of: query) }
         let widest = layout.widths.max()!
         var s = 0
@@ -92,7 +93,7 @@ extension Reader {
             for j in 0..<m {
                 let b = layout.widths[j]
                 if s <= b {
-                    if choice == .automatic {
+                    if choice == .automatic && !committed {
                         let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
                         let step = planner.nearestStepCost(width: b, weight: s, observed: observed)
                         if !planner.nearestMayProbe(spent: spent, step: step) {
@@ -118,6 +119,21 @@ extension Reader {
                     let radius = stats.candidates == count ? B : bound
                     stats.radiusReached = radius
                     return radius
+                }
+                // With k candidates in hand, the k-th smallest distance among them bounds the
+                // radius still needed: cost the steps up to it and either commit to probing or
+                // scan now, instead of spending a fixed share of a scan first.
+                if choice == .automatic && !committed && stats.candidates >= need {
+                    var seen = 0, kth = 0
+                    while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
+                    let observed = Double(stats.candidates + stats.duplicates) / Double(max(1, stats.lookups))
+                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: j, radius: kth, observed: observed)
+                    if remaining <= planner.scanCost {
+                        committed = true
+                    } else {
+                        abandonProbe()
+                        return scanNearest(query, k: need, deferScan: deferScan)
+                    }
                 }
             }
             s += 1

@@ -56,6 +56,22 @@ struct QueryPlanner: Equatable {
         return model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
     }
 
+    /// The estimated cost of the k-NN steps after step (s, j) up to the first one whose bound
+    /// s'·m + j' reaches `radius`: once k candidates are known, the k-th smallest of their
+    /// distances bounds the radius the answer needs, so this is what finishing by probing costs.
+    func nearestRemainingCost(afterWeight s: Int, table j: Int, radius: Int, observed: Double) -> Double {
+        let m = layout.count
+        var (ss, jj) = (s, j)
+        var total = 0.0
+        while ss * m + jj < radius {
+            jj += 1
+            if jj == m { jj = 0; ss += 1 }
+            if ss > 32 { return .infinity }
+            if ss <= layout.widths[jj] { total += nearestStepCost(width: layout.widths[jj], weight: ss, observed: observed) }
+        }
+        return total
+    }
+
     /// Whether a k-NN probe that has spent `spent` may take a step costing `step`: it scans
     /// instead once probing would pass the model's share of a scan.
     func nearestMayProbe(spent: Double, step: Double) -> Bool {

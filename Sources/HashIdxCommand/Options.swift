@@ -36,6 +36,9 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads for a file of queries (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Map the whole index into memory before the first query (worth it for large batches).")
+    var prefault = false
+
     func validate() throws {
         guard [query == nil, queries == nil, vectorQueries == nil].filter({ !$0 }).count == 1 else {
             throw ValidationError("give exactly one of --query HEX, --queries FILE or --vector-queries FILE")

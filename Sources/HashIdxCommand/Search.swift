@@ -21,6 +21,7 @@ struct Search: ParsableCommand {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         guard radius <= index.bits else { throw HashIdxError.invalidRadius(radius, bits: index.bits) }
         let codes = try queries.load(index)
+        if queries.prefault { index.prefault() }
         let results = try index.search(codes, radius: radius, path: queries.path.choice, threads: queries.threads)
         ResultPrinter.print(results, format: queries.format)
     }
@@ -46,6 +47,7 @@ struct Knn: ParsableCommand {
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         let codes = try queries.load(index)
+        if queries.prefault { index.prefault() }
         let results = try index.nearest(codes, k: k, path: queries.path.choice, threads: queries.threads)
         ResultPrinter.print(results, format: queries.format)
     }
