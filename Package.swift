@@ -21,7 +21,7 @@ let package = Package(
         // Distance kernels in C, one per instruction set, chosen at run time: no build flags.
         .target(name: "CHammingKernels"),
         .target(name: "Hamming", dependencies: ["CHammingKernels"]),
-        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming"]),
+        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming", "CHammingKernels"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),

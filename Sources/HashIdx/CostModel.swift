@@ -2,17 +2,19 @@ import Dispatch
 import Hamming
 
 /// The planner's cost estimates, in microseconds; only the ratios matter, and either path
-/// returns the same exact answer. The look-up and verification costs are memory latencies
-/// measured with 1M-code indexes (a look-up reads a directory cell, low bits and rows: a few
+/// returns the same exact answer. The look-up and verification costs were measured with
+/// 1M-code indexes (forced-probe batches of range and kNN queries) (a look-up reads a directory cell, low bits and rows: a few
 /// cache misses; a candidate reads one code at a random row). The scan costs depend on the
 /// instruction set, so an index measures them when it is opened (``calibrated(kernel:)``).
 public struct CostModel: Sendable, Equatable {
-    /// One look-up in the sealed postings (directory plus a short binary search, in place).
-    public var lookupMicroseconds = 0.2
+    /// One look-up in the sealed postings (directory plus a short binary search, in place;
+    /// look-ups are prefetched 16 at a time, so their cache misses overlap).
+    public var lookupMicroseconds = 0.1
     /// One look-up in the delta tables of rows written since the last merge (a B-tree seek).
     public var deltaLookupMicroseconds = 0.6
-    /// Verifying one candidate (de-duplication plus one full-code distance at a random row).
-    public var verifyMicroseconds = 0.08
+    /// Verifying one candidate (de-duplication plus one full-code distance at a random row,
+    /// prefetched 64 at a time).
+    public var verifyMicroseconds = 0.03
     /// Scanning one stored code, per 8 bytes of code.
     public var scanMicrosecondsPerWord = 0.00005
     /// Scanning one stored code, fixed part (selection of the codes within the limit).

@@ -17,8 +17,15 @@ extension Reader {
                deferScan: Bool = false) throws -> Bool {
         let layout = self.layout
         let m = layout.count
+        // The plan depends on the radius and the index's shape only: a batch makes it once.
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
-        let plan = planner.range(radius: r, choice: choice)
+        let plan: QueryPlanner.RangePlan
+        if let cached = cachedRangePlan, cached.planner == planner, cached.radius == r, cached.choice == choice {
+            plan = cached.plan
+        } else {
+            plan = planner.range(radius: r, choice: choice)
+            cachedRangePlan = (planner, r, choice, plan)
+        }
         stats.radiusReached = r
         if plan.path == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)

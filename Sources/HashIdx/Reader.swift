@@ -1,3 +1,4 @@
+import CHammingKernels
 import Hamming
 import LMDB
 
@@ -48,6 +49,9 @@ final class Reader {
         var row: UInt32
         var distance: Int32
     }
+
+    /// The last range plan made, reused while the planner's inputs stay the same.
+    var cachedRangePlan: (planner: QueryPlanner, radius: Int, choice: PathChoice, plan: QueryPlanner.RangePlan)?
 
     /// Keys of the current probe step (a substring value XOR each mask of the step).
     var keys: [UInt32] = []
@@ -142,7 +146,7 @@ final class Reader {
                     for i in g..<e {
                         _ = sealed.forEachRow(keys[i], in: cellLo[i - g], cellHi[i - g]) { row in
                             guard admit(row) else { return }
-                            prefetch(codePointer(Int(row)))
+                            hx_prefetch(codePointer(Int(row)))
                             pendingRows[pending] = row
                             pending += 1
                             if pending == Reader.pendingCapacity {

@@ -1,3 +1,4 @@
+import CHammingKernels
 import Hamming
 import LMDB
 
@@ -100,14 +101,14 @@ final class SealedPostings {
     @inline(__always)
     func prefetchCell(_ value: UInt32) {
         let p = lowBits >= 32 ? 0 : Int(value >> UInt32(lowBits))
-        Hamming.prefetch(directory[p >> entryShift] + ((p & entryMask) << 2))
+        hx_prefetch(directory[p >> entryShift] + ((p & entryMask) << 2))
     }
 
     /// Prefetches the first low part and row of posting `i` (< count).
     @inline(__always)
     func prefetchPostings(_ i: Int) {
-        Hamming.prefetch(lows[i >> entryShift] + (i & entryMask) * lowBytes)
-        Hamming.prefetch(rows[i >> entryShift] + ((i & entryMask) << 2))
+        hx_prefetch(lows[i >> entryShift] + (i & entryMask) * lowBytes)
+        hx_prefetch(rows[i >> entryShift] + ((i & entryMask) << 2))
     }
 
     /// Calls `body` with the rows of the postings in `lo..<hi` (one directory cell) whose
