@@ -30,6 +30,15 @@ final class Reader {
     private(set) var dead: [UInt64] = []
     /// Whether any row is dead (then candidates and scans skip dead rows).
     private(set) var hasDead = false
+    /// The in-map byte ranges this snapshot reads in place (code and id chunks, sealed arrays).
+    var mappedRanges: [(start: UnsafeRawPointer, count: Int)] {
+        var out: [(start: UnsafeRawPointer, count: Int)] = []
+        for (c, p) in codeChunks.enumerated() { out.append((p, min(rowsPerChunk, rows - c * rowsPerChunk) * codeBytes)) }
+        for (c, p) in idChunks.enumerated() { if let p { out.append((p, min(rowsPerChunk, rows - c * rowsPerChunk) * 8)) } }
+        for s in sealedPostings { out += s.mappedRanges }
+        return out
+    }
+
     /// Whether rows past the sealed base exist (then look-ups also read the delta tables).
     private(set) var hasDelta = false
 

@@ -18,6 +18,8 @@ final class SealedPostings {
     private let entryMask: Int
     /// Sealed postings (= sealed rows).
     let count: Int
+    /// The in-map byte ranges of every chunk (for prefaulting).
+    private(set) var mappedRanges: [(start: UnsafeRawPointer, count: Int)] = []
 
     /// No sealed postings.
     init() {
@@ -40,6 +42,7 @@ final class SealedPostings {
         lowBytes = state.lowBytes[k]
         entryShift = e.trailingZeroBitCount
         entryMask = e - 1
+        var ranges: [(start: UnsafeRawPointer, count: Int)] = []
         func load(_ kind: Format.SealedKind, entries: Int, bytesPerEntry: Int) throws -> UnsafeMutablePointer<UnsafeRawPointer> {
             let chunks = n == 0 ? 0 : (entries + e - 1) / e
             let out = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: chunks)
@@ -51,6 +54,7 @@ final class SealedPostings {
                     throw HashIdxError.corrupt("sealed table \(k) lacks \(kind) chunk \(c) of \(expected) bytes")
                 }
                 out[c] = v.baseAddress!
+                ranges.append((v.baseAddress!, v.count))
             }
             return out
         }
@@ -61,6 +65,7 @@ final class SealedPostings {
         do {
             rows = try load(.rows, entries: n, bytesPerEntry: 4)
         } catch { directory.deallocate(); lows.deallocate(); throw error }
+        mappedRanges = ranges
         // The directory's ends bound every look-up; a damaged directory must not send one past them.
         if n > 0 {
             guard start(0) == 0, start(1 << d) == n else {

@@ -86,22 +86,26 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)))
     }
 
-    /// Maps the first `bytes` of the data file into this process's page tables in one call
-    /// (`madvise(MADV_POPULATE_READ)`; on kernels without it, one read per page), so that the
-    /// first reads of those pages do not fault one page at a time. A hint: never fails.
-    public func populate(bytes: Int) {
-        let info = self.info
-        guard let base = info.me_mapaddr, bytes > 0 else { return }
+    /// Maps the given ranges of the memory map (pointers from this environment's transactions)
+    /// into this process's page tables (`madvise(MADV_POPULATE_READ)`; on kernels without it,
+    /// one read per page), so that their first reads do not fault one page at a time. A hint:
+    /// never fails.
+    public static func populate(_ ranges: [(start: UnsafeRawPointer, count: Int)]) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let length = (min(bytes, info.me_mapsize) + page - 1) / page * page
-        if madvise(base, length, 22 /* MADV_POPULATE_READ */) == 0 { return }
-        var sum: UInt8 = 0
-        var offset = 0
-        while offset < length {
-            sum &+= base.load(fromByteOffset: offset, as: UInt8.self)
-            offset += page
+        for (start, count) in ranges where count > 0 {
+            let address = Int(bitPattern: start)
+            let first = address & ~(page - 1)
+            let length = (address + count - first + page - 1) & ~(page - 1)
+            guard let base = UnsafeMutableRawPointer(bitPattern: first) else { continue }
+            if madvise(base, length, 22 /* MADV_POPULATE_READ */) == 0 { continue }
+            var sum: UInt8 = 0
+            var offset = address - first
+            while offset < length {
+                sum &+= base.load(fromByteOffset: offset, as: UInt8.self)
+                offset += page
+            }
+            withExtendedLifetime(sum) {}
         }
-        withExtendedLifetime(sum) {}
     }
 
     /// Flushes buffers to disk (only needed with `noSync`).
