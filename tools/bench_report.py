@@ -26,13 +26,17 @@ def main():
         load = next((r for r in rs if r["row"] == "load"), None)
         name = f"{n:,} × {bits}-bit, {kind} codes (m = {rs[0]['m']})"
         out.append(f"### {name}\n")
+        peaks = [r["hashidx_peak_rss_kib"] for r in rs if "hashidx_peak_rss_kib" in r]
         if load:
+            if peaks:
+                load = dict(load, peak=f" Peak resident memory of a hashidx query process: {min(peaks) / 1024:.0f}–{max(peaks) / 1024:.0f} MiB"
+                                       f" ({max(peaks) * 1024 / n:.0f} bytes per code at most, mapped index pages included).")
             out.append(f"Load (whole `hashidx add` process, durable) {load['hashidx_s']:.2f} s against MultiHash `add` "
                        f"{load['multihash_add_s']:.2f} s: **{load['ratio']:.2f}×**. Disk: **{load['disk_bytes_per_code']:.1f} bytes "
                        f"per code** (file), {load['used_bytes_per_code']:.1f} in use; MultiHash holds "
                        f"{load['multihash_ram_bytes_per_code']:.0f} bytes per code in RAM."
                        + (f" Mapping the index into a fresh query process (`--prefault`) took {load['prefault_ms']:.1f} ms." if "prefault_ms" in load else "")
-                       + "\n")
+                       + load.get("peak", "") + "\n")
             summary["load"].append((name, load["ratio"]))
             if n == 1_000_000 and bits == 64:
                 summary["disk"] = max(summary["disk"] or 0, load["disk_bytes_per_code"])
