@@ -62,9 +62,3 @@ public struct DistanceKernel: Sendable {
         hx_select_at_most(distances, count, UInt16(clamping: limit), indices)
     }
 }
-
-/// Hints the CPU to load the cache line holding `address` (never faults, even on a bad address).
-@inline(__always)
-public func prefetch(_ address: UnsafeRawPointer) {
-    hx_prefetch(address)
-}

@@ -35,6 +35,20 @@ public enum CodeText {
         return id(line[lo..<hi])
     }
 
+    /// Every id of a file of ids, one per line (blank and '#' lines skipped).
+    /// - Throws: ``DataError`` naming the file, line and text of the first line that is not an id.
+    public static func ids(_ reader: LineReader) throws(DataError) -> [UInt64] {
+        var list: [UInt64] = []
+        while let line = reader.nextLine() {
+            if isSkippable(line) { continue }
+            guard let id = idLine(line) else {
+                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: line.prefix(40), as: UTF8.self))'")
+            }
+            list.append(id)
+        }
+        return list
+    }
+
     /// Parses `<id> <hex>`: a decimal UInt64 id, whitespace, the packed code in hex.
     public static func entry(_ line: ArraySlice<UInt8>, bits: Int, file: String, lineNumber: Int) throws(DataError) -> (id: UInt64, code: BinaryCode) {
         let f = fields(line)

@@ -31,19 +31,9 @@ struct ChunkEditor {
         c.reserveCapacity(rowsPerChunk * codeBytes)
         i.reserveCapacity(rowsPerChunk)
         if n > 0 {
-            let key = UInt32(chunk)
-            guard let cv = try withBigEndian(key, { try transaction.get(tables.codes, key: $0) }), cv.count == n * codeBytes else {
-                throw HashIdxError.corrupt("code chunk \(chunk) is missing or not \(n) rows long")
-            }
-            c.append(contentsOf: cv)
-            if let iv = try withBigEndian(key, { try transaction.get(tables.rowIDs, key: $0) }) {
-                guard iv.count == n * 8 else { throw HashIdxError.corrupt("row-id chunk \(chunk) is not \(n) rows long") }
-                for r in 0..<n { i.append(UInt64(littleEndian: iv.loadUnaligned(fromByteOffset: r * 8, as: UInt64.self))) }
-            } else {
-                let first = chunk * rowsPerChunk
-                guard sealed.denseIDs, first + n <= sealed.rows else { throw HashIdxError.corrupt("row-id chunk \(chunk) is missing") }
-                for r in 0..<n { i.append(sealed.idBase &+ UInt64(first + r)) }
-            }
+            c.append(contentsOf: try IndexShape.codeChunk(transaction, tables.codes, chunk: chunk, rows: n, codeBytes: codeBytes))
+            i = try sealed.chunkIDs(transaction, tables.rowIDs, chunk: chunk, first: chunk * rowsPerChunk, rows: n)
+            i.reserveCapacity(rowsPerChunk)
         }
         codes[chunk] = c
         ids[chunk] = i

@@ -37,17 +37,10 @@ extension HashIndex {
         var ids = [UInt64](repeating: 0, count: oldRows)
         for c in 0..<oldChunks {
             let first = c * rpc, n = min(rpc, storedRows - first)
-            guard let v = try withBigEndian(UInt32(c), { try txn.get(tables.codes, key: $0) }), v.count == n * cb else {
-                throw HashIdxError.corrupt("code chunk \(c) is missing or not \(n) rows long")
-            }
-            codes.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: first * cb).copyMemory(from: v.baseAddress!, byteCount: n * cb) }
-            if let iv = try withBigEndian(UInt32(c), { try txn.get(tables.rowIDs, key: $0) }) {
-                guard iv.count == n * 8 else { throw HashIdxError.corrupt("row-id chunk \(c) is not \(n) rows long") }
-                for r in 0..<n { ids[first + r] = UInt64(littleEndian: iv.loadUnaligned(fromByteOffset: r * 8, as: UInt64.self)) }
-            } else {
-                guard state.sealed.denseIDs, first + n <= state.sealed.rows else { throw HashIdxError.corrupt("row-id chunk \(c) is missing") }
-                for r in 0..<n { ids[first + r] = state.sealed.idBase &+ UInt64(first + r) }
-            }
+            let chunk = try IndexShape.codeChunk(txn, tables.codes, chunk: c, rows: n, codeBytes: cb)
+            codes.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: first * cb).copyMemory(from: chunk.baseAddress!, byteCount: n * cb) }
+            let chunkIDs = try state.sealed.chunkIDs(txn, tables.rowIDs, chunk: c, first: first, rows: n)
+            ids.replaceSubrange(first..<first + n, with: chunkIDs)
         }
         if let pending {
             codes.withUnsafeMutableBytes { out in
@@ -57,22 +50,12 @@ extension HashIndex {
                 }
             }
         }
-        var dead = [Bool](repeating: false, count: oldRows)
-        let deadCursor = try txn.cursor(deadDB)
-        var entry = try deadCursor.first()
-        var deadCount = 0
-        while let (key, _) = entry {
-            guard key.count == 4, Int(key.bigEndianUInt32(at: 0)) < storedRows else { throw HashIdxError.corrupt("table 'dead' lists a row past the \(storedRows) rows") }
-            dead[Int(key.bigEndianUInt32(at: 0))] = true
-            deadCount += 1
-            entry = try deadCursor.next()
-        }
-        guard storedRows - deadCount == state.count else {
-            throw HashIdxError.corrupt("\(storedRows) rows with \(deadCount) dead, but the count record says \(state.count) codes")
-        }
+        // Tombstones of the stored rows (the batch's rows are all live).
+        let deadBits = try IndexShape.deadRows(txn, deadDB, rows: storedRows, count: state.count)
+        func dead(_ row: Int) -> Bool { row < storedRows && !deadBits.isEmpty && deadBits[row >> 6] & (1 << UInt64(row & 63)) != 0 }
         // 2. Live rows in id order: the sealed rows are sorted already; sort the rest and merge.
-        let sealedLive = (0..<state.sealed.rows).filter { !dead[$0] }
-        var recentRows = (state.sealed.rows..<oldRows).filter { !dead[$0] }.map { UInt32($0) }
+        let sealedLive = (0..<state.sealed.rows).filter { !dead($0) }
+        var recentRows = (state.sealed.rows..<oldRows).filter { !dead($0) }.map { UInt32($0) }
         var recentIDs = recentRows.map { ids[Int($0)] }
         RadixSort.sort(keys: &recentIDs, values: &recentRows)
         let recent = recentRows.map { Int($0) }

@@ -31,7 +31,16 @@ public final class HashIndex: @unchecked Sendable {
     public var isReadOnly: Bool { environment.isReadOnly }
     /// The cost model the planner uses to choose between probing and scanning.
     public var costModel: CostModel {
-        get { costLock.withLock { _costModel } }
+        get {
+            costLock.withLock {
+                // The scan costs are measured on first use (a 4 MiB timed pass), not at open:
+                // commands that never query should not pay for it.
+                if let model = _costModel { return model }
+                let model = CostModel().calibrated(kernel: kernel)
+                _costModel = model
+                return model
+            }
+        }
         set { costLock.withLock { _costModel = newValue } }
     }
 
@@ -52,7 +61,7 @@ public final class HashIndex: @unchecked Sendable {
     let writeLock = Mutex()
     let poolLock = Mutex()
     let costLock = Mutex()
-    var _costModel = CostModel()
+    var _costModel: CostModel?
     var _maintenance = MaintenancePolicy()
     var idleReaders: [Reader] = []
     /// Bumped whenever this process remaps the file; cached map pointers are keyed by it.
@@ -235,7 +244,6 @@ public final class HashIndex: @unchecked Sendable {
         self.tables = tables
         self.codeBytes = (header.bits + 7) / 8
         self.kernel = DistanceKernel(codeBytes: codeBytes)
-        self._costModel = CostModel().calibrated(kernel: kernel)
         self.rowShift = header.rowsPerChunk.trailingZeroBitCount
         self.rowMask = header.rowsPerChunk - 1
     }

@@ -29,18 +29,22 @@ final class Reader {
     /// One bit per dead row (removed or replaced); empty when no row is dead.
     private(set) var dead: [UInt64] = []
     /// Whether any row is dead (then candidates and scans skip dead rows).
-    private(set) var hasDead = false
+    var hasDead: Bool { rows > count }
     /// The in-map byte ranges this snapshot reads in place (code and id chunks, sealed arrays).
     var mappedRanges: [(start: UnsafeRawPointer, count: Int)] {
         var out: [(start: UnsafeRawPointer, count: Int)] = []
-        for (c, p) in codeChunks.enumerated() { out.append((p, min(rowsPerChunk, rows - c * rowsPerChunk) * codeBytes)) }
-        for (c, p) in idChunks.enumerated() { if let p { out.append((p, min(rowsPerChunk, rows - c * rowsPerChunk) * 8)) } }
+        for (c, p) in codeChunks.enumerated() { out.append((p, rowsInChunk(c) * codeBytes)) }
+        for (c, p) in idChunks.enumerated() { if let p { out.append((p, rowsInChunk(c) * 8)) } }
         for s in sealedPostings { out += s.mappedRanges }
         return out
     }
 
     /// Whether rows past the sealed base exist (then look-ups also read the delta tables).
-    private(set) var hasDelta = false
+    var hasDelta: Bool { rows > sealed.rows }
+
+    /// Rows in code chunk `c` (all but the last hold ``rowsPerChunk``).
+    @inline(__always)
+    func rowsInChunk(_ c: Int) -> Int { min(rowsPerChunk, rows - c * rowsPerChunk) }
 
     // Per-query scratch, reused across queries.
     /// One bit per row: already a candidate in this query.
@@ -72,7 +76,7 @@ final class Reader {
     static let group = 16
     static let pendingCapacity = 64
 
-    /// Distances of one chunk, filled by ``forEachChunk(_:limit:_:)``.
+    /// Distances of one chunk, filled by ``scan(_:_:)``.
     let chunkDistances: UnsafeMutablePointer<UInt16>
     /// Offsets within one chunk of the codes within a limit.
     let chunkSelected: UnsafeMutablePointer<UInt32>
@@ -208,76 +212,29 @@ final class Reader {
     private func reload() throws {
         let txn = transaction!
         let tables = index.tables
-        let rpc = index.header.rowsPerChunk
-        count = try Self.readCount(txn, tables.meta, Format.countKey, "count")
-        rows = try tables.sealed == nil ? count : (Self.readOptionalCount(txn, tables.meta, Format.rowsKey) ?? count)
-        guard rows >= count, rows < Int(UInt32.max) else {
-            throw HashIdxError.corrupt("the index records \(rows) rows for \(count) codes")
-        }
-        let layout = index.layout
-        sealed = .empty(substringCount: layout.count)
-        if let sealedDB = tables.sealed,
-           let raw = try Format.sealedKey.withUnsafeBytes({ try txn.get(tables.meta, key: $0) }) {
-            sealed = try SealedState.decode(raw, layout: layout)
-            guard sealed.rows <= rows else { throw HashIdxError.corrupt("\(sealed.rows) sealed rows but only \(rows) rows") }
+        let shape = try IndexShape(txn, tables: tables, layout: layout)
+        (count, rows, sealed) = (shape.count, shape.rows, shape.sealed)
+        if let sealedDB = tables.sealed, sealed.rows > 0 {
             sealedPostings = try (0..<layout.count).map {
                 try SealedPostings(transaction: txn, database: sealedDB, table: $0, width: layout.widths[$0], state: sealed)
             }
         } else {
             sealedPostings = (0..<layout.count).map { _ in SealedPostings() }
         }
-        hasDelta = rows > sealed.rows
-        let chunks = (rows + rpc - 1) / rpc
-        codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: index.codeBytes, name: "codes", optional: { _ in false }).map { $0! }
+        let rpc = rowsPerChunk, chunks = (rows + rpc - 1) / rpc
+        codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: codeBytes, name: "codes", optional: { _ in false }).map { $0! }
         let dense = sealed.denseIDs, sealedRows = sealed.rows
         idChunks = try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids",
                                      optional: { c in dense && (c + 1) * rpc <= sealedRows })
         let words = (rows + 63) >> 6
         if visited.count < words { visited = [UInt64](repeating: 0, count: words) }
-        hasDead = rows > count
-        dead = []
-        if hasDead, let deadDB = tables.dead {
-            dead = [UInt64](repeating: 0, count: words)
-            let cursor = try txn.cursor(deadDB)
-            var entry = try cursor.first(), n = 0
-            while let (key, _) = entry {
-                guard key.count == 4 else { throw HashIdxError.corrupt("a 'dead' key has \(key.count) bytes, expected 4") }
-                let row = Int(key.bigEndianUInt32(at: 0))
-                guard row < rows else { throw HashIdxError.corrupt("dead row \(row) is past the \(rows) rows") }
-                dead[row >> 6] |= 1 << UInt64(row & 63)
-                n += 1
-                entry = try cursor.next()
-            }
-            guard n == rows - count else {
-                throw HashIdxError.corrupt("table 'dead' lists \(n) rows, expected \(rows - count) (\(rows) rows, \(count) codes)")
-            }
-        } else if hasDead {
-            throw HashIdxError.corrupt("\(rows) rows for \(count) codes, but the index has no 'dead' table")
-        }
-    }
-
-    static func readCount(_ txn: Transaction, _ meta: Database, _ key: [UInt8], _ name: String) throws -> Int {
-        guard let n = try readOptionalCount(txn, meta, key) else {
-            throw HashIdxError.corrupt("the meta table has no 8-byte \(name) record")
-        }
-        return n
-    }
-
-    static func readOptionalCount(_ txn: Transaction, _ meta: Database, _ key: [UInt8]) throws -> Int? {
-        guard let raw = try key.withUnsafeBytes({ try txn.get(meta, key: $0) }) else { return nil }
-        guard raw.count == 8 else { throw HashIdxError.corrupt("the meta record '\(String(decoding: key, as: UTF8.self))' has \(raw.count) bytes, expected 8") }
-        let v = raw.bigEndianUInt64(at: 0)
-        guard v < UInt64(UInt32.max) else {
-            throw HashIdxError.corrupt("the meta record '\(String(decoding: key, as: UTF8.self))' holds \(v), more than an index holds")
-        }
-        return Int(v)
+        dead = try IndexShape.deadRows(txn, tables.dead, rows: rows, count: count)
     }
 
     /// Pointers to chunks 0..<chunks of `db`, each checked for its exact size. Chunks for which
     /// `optional` is true may be absent (nil).
     private func chunkPointers(_ db: Database, chunks: Int, bytesPerRow: Int, name: String,
                                optional: (Int) -> Bool) throws -> [UnsafeRawPointer?] {
-        let rpc = index.header.rowsPerChunk
         var out = [UnsafeRawPointer?](repeating: nil, count: chunks)
         let cursor = try transaction!.cursor(db)
         var entry = try cursor.first()
@@ -287,7 +244,7 @@ final class Reader {
             guard c < chunks else {
                 throw HashIdxError.corrupt("table '\(name)' has chunk \(c), expected \(chunks) chunks for \(rows) rows")
             }
-            let n = min(rpc, rows - c * rpc)
+            let n = rowsInChunk(c)
             guard value.count == n * bytesPerRow else {
                 throw HashIdxError.corrupt("chunk \(c) of '\(name)' holds \(value.count) bytes, expected \(n * bytesPerRow)")
             }
@@ -336,35 +293,7 @@ final class Reader {
 
     /// The sealed row holding `id` (live or dead), or nil.
     func sealedRow(of id: UInt64) -> Int? {
-        let n = sealed.rows
-        if n == 0 { return nil }
-        if sealed.denseIDs {
-            guard id >= sealed.idBase, id - sealed.idBase < UInt64(n) else { return nil }
-            return Int(id - sealed.idBase)
-        }
-        var lo = 0, len = n
-        while len > 0 {
-            let half = len >> 1
-            if self.id(ofRow: lo + half) < id { lo += half + 1; len -= half + 1 } else { len = half }
-        }
-        return lo < n && self.id(ofRow: lo) == id ? lo : nil
-    }
-
-    /// Calls `body` with every row stored under `key` in substring table `table` (sealed rows
-    /// first, then rows written since); returns whether there was any. Rows may be dead or,
-    /// in a damaged file, out of range: callers check both.
-    @inline(__always)
-    func forEachRow(table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
-        try forEachRow(sealedPostings[table], table: table, key: key, body)
-    }
-
-    /// ``forEachRow(table:key:_:)`` with the table's sealed postings already at hand (hoisted
-    /// out of a loop over many keys).
-    @inline(__always)
-    func forEachRow(_ sealed: SealedPostings, table: Int, key: UInt32, _ body: (UInt32) -> Void) throws -> Bool {
-        let found = sealed.forEachRow(key, body)
-        if !hasDelta { return found }
-        return try forEachDeltaRow(table: table, key: key, body) || found
+        sealed.row(of: id, idOfRow: self.id(ofRow:))
     }
 
     /// The rows under `key` in the delta table `sub.k`, a page at a time.

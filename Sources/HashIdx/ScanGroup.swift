@@ -62,9 +62,8 @@ extension Reader {
     /// chunk by chunk, each query's distances are computed while the chunk is still in cache,
     /// and only the codes within that query's limit reach Swift.
     func scan(_ queries: [UnsafeRawPointer], _ states: inout [ScanQuery]) {
-        let rpc = rowsPerChunk
         for c in 0..<codeChunks.count {
-            let first = c * rpc, n = min(rpc, rows - first)
+            let first = c * rowsPerChunk, n = rowsInChunk(c)
             for q in 0..<queries.count {
                 states[q].trim()
                 kernel.distances(query: queries[q], base: codeChunks[c], count: n, into: chunkDistances)

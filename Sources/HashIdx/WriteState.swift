@@ -38,16 +38,8 @@ struct WriteState {
         transaction = txn
         tables = index.tables
         rowsPerChunk = index.header.rowsPerChunk
-        count = try Reader.readCount(txn, tables.meta, Format.countKey, "count")
-        rows = try Reader.readOptionalCount(txn, tables.meta, Format.rowsKey) ?? count
-        guard rows >= count else { throw HashIdxError.corrupt("the index records \(rows) rows for \(count) codes") }
-        let meta = tables.meta
-        if let raw = try Format.sealedKey.withUnsafeBytes({ try txn.get(meta, key: $0) }) {
-            sealed = try SealedState.decode(raw, layout: index.layout)
-            guard sealed.rows <= rows else { throw HashIdxError.corrupt("\(sealed.rows) sealed rows but only \(rows) rows") }
-        } else {
-            sealed = .empty(substringCount: index.layout.count)
-        }
+        let shape = try IndexShape(txn, tables: tables, layout: index.layout)
+        (count, rows, sealed) = (shape.count, shape.rows, shape.sealed)
         if !sealed.denseIDs && sealed.rows > 0 {
             let chunks = (sealed.rows + rowsPerChunk - 1) / rowsPerChunk
             for c in 0..<chunks {
@@ -61,29 +53,18 @@ struct WriteState {
         }
     }
 
+    /// The id of sealed row `row` when the sealed ids are not dense.
     private func sealedID(_ row: Int) -> UInt64 {
-        if sealed.denseIDs { return sealed.idBase &+ UInt64(row) }
-        return UInt64(littleEndian: sealedIDChunks[row / rowsPerChunk]!.loadUnaligned(fromByteOffset: (row % rowsPerChunk) * 8, as: UInt64.self))
+        UInt64(littleEndian: sealedIDChunks[row / rowsPerChunk]!.loadUnaligned(fromByteOffset: (row % rowsPerChunk) * 8, as: UInt64.self))
     }
 
     /// The live row of `id`, or nil.
     func liveRow(of id: UInt64) throws -> Int? {
-        let n = sealed.rows
-        if n > 0 {
-            var lo = 0, len = n
-            if sealed.denseIDs {
-                lo = id >= sealed.idBase && id - sealed.idBase < UInt64(n) ? Int(id - sealed.idBase) : n
-            } else {
-                while len > 0 {
-                    let half = len >> 1
-                    if sealedID(lo + half) < id { lo += half + 1; len -= half + 1 } else { len = half }
-                }
-            }
-            if lo < n && sealedID(lo) == id {
-                let dead = try withBigEndian(UInt32(lo)) { try transaction.get(tables.dead!, key: $0) } != nil
-                if !dead { return lo }
-            }
+        if let row = sealed.row(of: id, idOfRow: sealedID) {
+            let dead = try withBigEndian(UInt32(row)) { try transaction.get(tables.dead!, key: $0) } != nil
+            if !dead { return row }
         }
+        let n = sealed.rows
         guard rows > n, let v = try withBigEndian(id, { try transaction.get(tables.ids, key: $0) }) else { return nil }
         guard v.count == 4 else { throw HashIdxError.corrupt("id \(id) maps to a \(v.count)-byte row, expected 4") }
         let row = Int(v.bigEndianUInt32(at: 0))

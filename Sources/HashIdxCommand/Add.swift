@@ -87,16 +87,7 @@ struct Add: ParsableCommand {
     /// The ids of --ids, checked to be exactly `count` (one per code or vector), or nil.
     private func readIDs(count: Int, what: String) throws -> [UInt64]? {
         guard let ids else { return nil }
-        let reader = try LineReader(path: ids)
-        var list: [UInt64] = []
-        list.reserveCapacity(count)
-        while let line = reader.nextLine() {
-            if CodeText.isSkippable(line) { continue }
-            guard let id = CodeText.idLine(line) else {
-                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: line.prefix(40), as: UTF8.self))'")
-            }
-            list.append(id)
-        }
+        let list = try CodeText.ids(try LineReader(path: ids))
         guard list.count == count else { throw DataError(file: ids, "expected \(count) ids, one per \(what), found \(list.count)") }
         return list
     }

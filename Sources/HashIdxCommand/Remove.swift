@@ -12,15 +12,7 @@ struct Remove: ParsableCommand {
     var file: String = "-"
 
     func run() throws {
-        let reader = try LineReader(path: file)
-        var ids: [UInt64] = []
-        while let line = reader.nextLine() {
-            if CodeText.isSkippable(line) { continue }
-            guard let id = CodeText.idLine(line) else {
-                throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: line.prefix(40), as: UTF8.self))'")
-            }
-            ids.append(id)
-        }
+        let ids = try CodeText.ids(try LineReader(path: file))
         let index = try HashIndex.open(at: target.index)
         let removed = try index.remove(ids: ids)
         diagnose("removed \(removed) of \(ids.count) ids; the index holds \(try index.count)")
