@@ -103,6 +103,17 @@ def best_of(times, run):
     return best
 
 
+def hashidx_batch(binary, args, repeats):
+    """Best of `repeats` runs of one `hashidx search|knn` batch on one thread with --prefault:
+    (answers, peak resident KiB, per-query engine seconds)."""
+    def once():
+        p, peak = hashidx(binary, args + ["--format", "json", "--threads", "1", "--prefault"], timed=True)
+        out = [json.loads(line) for line in p.stdout.splitlines()]
+        return (out, peak), sum(o["stats"]["seconds"] for o in out)
+    (out, peak), _ = best_of(repeats, once)
+    return out, peak, np.array([o["stats"]["seconds"] for o in out])
+
+
 def timed(call):
     t = time.perf_counter()
     out = call()
@@ -189,12 +200,7 @@ def main():
             open(qfile, "w").write("\n".join(r.tobytes().hex() for r in q) + "\n")
             id_of = ids  # row i of db has id ids[i]
             for r in radii:
-                def hashidx_range():
-                    p, peak = hashidx(a.binary, ["search", index, "--radius", str(r), "--queries", qfile, "--format", "json", "--threads", "1", "--prefault"], timed=True)
-                    out = [json.loads(line) for line in p.stdout.splitlines()]
-                    return (out, peak), sum(o["stats"]["seconds"] for o in out)
-                (out, peak), _ = best_of(a.repeats, hashidx_range)
-                secs = np.array([o["stats"]["seconds"] for o in out])
+                out, peak, secs = hashidx_batch(a.binary, ["search", index, "--radius", str(r), "--queries", qfile], a.repeats)
                 (lims, D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.range_search(q, r + 1)))
                 mh.nflip = max(0, math.ceil((r + 1) / m) - 1)
                 _, mh_s = best_of(a.repeats, lambda: timed(lambda: mh.range_search(q, r + 1)))
@@ -212,12 +218,8 @@ def main():
                           nflip=mh.nflip, probed=sum(o["stats"]["path"] == "probe" for o in out),
                           results=float(np.mean([len(o["neighbors"]) for o in out])), hashidx_peak_rss_kib=peak))
             for k in (1, 10, 100):
-                def hashidx_knn():
-                    p, peak = hashidx(a.binary, ["knn", index, "-k", str(k), "--queries", qfile, "--format", "json", "--threads", "1", "--prefault"], timed=True)
-                    out = [json.loads(line) for line in p.stdout.splitlines()]
-                    return (out, peak), sum(o["stats"]["seconds"] for o in out)
-                (out, peak), _ = best_of(a.repeats, hashidx_knn)
-                secs = np.array([o["stats"]["seconds"] for o in out])
+                knn_args = ["knn", index, "-k", str(k), "--queries", qfile]
+                out, peak, secs = hashidx_batch(a.binary, knn_args, a.repeats)
                 (D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.search(q, k)))
                 for i, o in enumerate(out):
                     assert [x["distance"] for x in o["neighbors"]] == D[i].tolist(), f"knn k={k} {label} query {i}: distances differ from faiss Flat"
@@ -227,8 +229,7 @@ def main():
                 if a.paths:
                     forced = {}
                     for path in ("probe", "scan"):
-                        p, _ = hashidx(a.binary, ["knn", index, "-k", str(k), "--queries", qfile, "--format", "json", "--threads", "1", "--path", path])
-                        forced[path] = np.array([json.loads(line)["stats"]["seconds"] for line in p.stdout.splitlines()])
+                        forced[path] = hashidx_batch(a.binary, knn_args + ["--path", path], 1)[2]
                     # Per query: the automatic path against the better forced path for that query.
                     best = np.minimum(forced["probe"], forced["scan"])
                     row.update(probe_batch_us=forced["probe"].mean() * 1e6, scan_batch_us=forced["scan"].mean() * 1e6,
