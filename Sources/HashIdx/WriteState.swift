@@ -32,7 +32,7 @@ struct WriteState {
     var rows: Int
     let sealed: SealedState
     /// Row-id chunks of the sealed rows (nil where ids are dense), valid until `rowids` is written.
-    private var sealedIDChunks: [UnsafeRawPointer?] = []
+    private var sealedIDChunks: [UnsafeRawPointer] = []
 
     init(_ txn: Transaction, index: HashIndex) throws {
         transaction = txn
@@ -55,7 +55,7 @@ struct WriteState {
 
     /// The id of sealed row `row` when the sealed ids are not dense.
     private func sealedID(_ row: Int) -> UInt64 {
-        UInt64(littleEndian: sealedIDChunks[row / rowsPerChunk]!.loadUnaligned(fromByteOffset: (row % rowsPerChunk) * 8, as: UInt64.self))
+        UInt64(littleEndian: sealedIDChunks[row / rowsPerChunk].loadUnaligned(fromByteOffset: (row % rowsPerChunk) * 8, as: UInt64.self))
     }
 
     /// The live row of `id`, or nil.
