@@ -20,6 +20,8 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // Distance kernels in C, one per instruction set, chosen at run time: no build flags.
         .target(name: "CHammingKernels"),
+        // The command's SIGBUS/SIGSEGV handler for faults inside an index map (a damaged file).
+        .target(name: "CFaultGuard"),
         .target(name: "Hamming", dependencies: ["CHammingKernels"]),
         .target(name: "HashIdx", dependencies: ["LMDB", "Hamming", "CHammingKernels"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -29,7 +31,7 @@ let package = Package(
         .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"]),
         .executableTarget(
             name: "HashIdxCommand",
-            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", "CFaultGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "HashIdxTests",

@@ -39,7 +39,7 @@ public enum CodeText {
     /// - Throws: ``DataError`` naming the file, line and text of the first line that is not an id.
     public static func ids(_ reader: LineReader) throws(DataError) -> [UInt64] {
         var list: [UInt64] = []
-        while let line = reader.nextLine() {
+        while let line = try reader.nextLine() {
             if isSkippable(line) { continue }
             guard let id = idLine(line) else {
                 throw DataError(file: reader.name, line: reader.lineNumber, "expected an id between 0 and \(UInt64.max), found '\(String(decoding: line.prefix(40), as: UTF8.self))'")

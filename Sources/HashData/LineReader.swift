@@ -1,35 +1,24 @@
-import Foundation
-
 /// Reads a file or standard input line by line in 1 MiB blocks, without loading it whole.
 /// Lines end at "\n"; a trailing "\r" is dropped.
 public final class LineReader {
-    private let handle: FileHandle
-    private let closeOnDeinit: Bool
+    private let file: InputFile
     private var buffer: [UInt8] = []
     private var position = 0
     private var atEnd = false
     /// The file name used in error messages ("-" for standard input).
-    public let name: String
+    public var name: String { file.name }
     /// 1-based number of the last line returned.
     public private(set) var lineNumber = 0
 
     /// Opens `path`, or standard input for "-".
+    /// - Throws: ``DataError`` if the file cannot be opened or is a directory.
     public init(path: String) throws(DataError) {
-        name = path
-        if path == "-" {
-            handle = FileHandle.standardInput
-            closeOnDeinit = false
-        } else {
-            guard let h = FileHandle(forReadingAtPath: path) else { throw DataError(file: path, "cannot open the file for reading") }
-            handle = h
-            closeOnDeinit = true
-        }
+        file = try InputFile(path: path)
     }
 
-    deinit { if closeOnDeinit { try? handle.close() } }
-
     /// The next line's bytes (without the newline), or nil at the end of input.
-    public func nextLine() -> ArraySlice<UInt8>? {
+    /// - Throws: ``DataError`` if reading fails.
+    public func nextLine() throws(DataError) -> ArraySlice<UInt8>? {
         while true {
             if let nl = buffer[position...].firstIndex(of: 0x0A) {
                 var end = nl
@@ -50,8 +39,7 @@ public final class LineReader {
             }
             buffer.removeSubrange(0..<position)
             position = 0
-            let chunk = handle.readData(ofLength: 1 << 20)
-            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+            if try file.read(appendingTo: &buffer, count: 1 << 20) == 0 { atEnd = true }
         }
     }
 }

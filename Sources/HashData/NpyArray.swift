@@ -1,5 +1,3 @@
-import Foundation
-
 /// The header of a numpy `.npy` file (format versions 1–3): element type, shape and where the
 /// C-order data begins. Data is read in slices, never all at once.
 public struct NpyHeader: Equatable, Sendable {
@@ -14,7 +12,7 @@ public struct NpyHeader: Equatable, Sendable {
     public var elementSize: Int { Int(descr.drop { !$0.isNumber }) ?? 0 }
 
     /// Parses the header at the start of `data`.
-    public static func parse(_ data: Data, file: String) throws(DataError) -> NpyHeader {
+    public static func parse(_ data: some Collection<UInt8>, file: String) throws(DataError) -> NpyHeader {
         let bytes = [UInt8](data.prefix(65536 + 12))
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
             throw DataError(file: file, "expected a .npy file (magic \\x93NUMPY), found other bytes")
@@ -28,7 +26,9 @@ public struct NpyHeader: Equatable, Sendable {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; start = 12
         default: throw DataError(file: file, "expected .npy format version 1, 2 or 3, found \(major)")
         }
-        guard bytes.count >= start + headerLength else { throw DataError(file: file, "truncated .npy header") }
+        guard bytes.count >= start + headerLength else {
+            throw DataError(file: file, "truncated .npy header: \(headerLength) header bytes announced, \(bytes.count - start) found (at most 65,536 are read)")
+        }
         let text = String(decoding: bytes[start..<start + headerLength], as: UTF8.self)
         func value(_ key: String) -> Substring? {
             guard let r = text.range(of: "'\(key)':") else { return nil }
@@ -52,53 +52,6 @@ public struct NpyHeader: Equatable, Sendable {
             shape.append(n)
         }
         return NpyHeader(descr: descr, fortranOrder: fortran, shape: shape, dataOffset: start + headerLength)
-    }
-}
-
-/// Reads a 2-D `uint8` `.npy` array of packed codes, `rows` × `columns`, in row batches.
-public final class NpyCodeFile {
-    public let header: NpyHeader
-    public let rows: Int
-    public let columns: Int
-    private let handle: FileHandle
-    private var nextRow = 0
-    private let file: String
-
-    /// Opens `path` and checks it holds a C-order uint8 array of shape (N, `expectedColumns`).
-    public init(path: String, expectedColumns: Int) throws(DataError) {
-        file = path
-        guard let h = FileHandle(forReadingAtPath: path) else { throw DataError(file: path, "cannot open the file for reading") }
-        handle = h
-        let head: Data
-        do { head = try h.read(upToCount: 65536 + 12) ?? Data() } catch { throw DataError(file: path, "cannot read: \(error)") }
-        header = try NpyHeader.parse(head, file: path)
-        guard header.descr == "|u1" || header.descr == "u1" || header.descr == "<u1" else {
-            throw DataError(file: path, "expected a uint8 array (dtype '|u1'), found dtype '\(header.descr)'")
-        }
-        guard !header.fortranOrder else { throw DataError(file: path, "expected a C-order array, found fortran_order True") }
-        guard header.shape.count == 2, header.shape[1] == expectedColumns else {
-            throw DataError(file: path, "expected shape (N, \(expectedColumns)) for packed codes, found \(header.shape)")
-        }
-        rows = header.shape[0]
-        columns = header.shape[1]
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size >= header.dataOffset + rows * columns else {
-            throw DataError(file: path, "truncated: \(rows) × \(columns) bytes of data expected after the header, found \(max(0, size - header.dataOffset))")
-        }
-        do { try h.seek(toOffset: UInt64(header.dataOffset)) } catch { throw DataError(file: path, "cannot seek: \(error)") }
-    }
-
-    deinit { try? handle.close() }
-
-    /// The next up to `maxRows` rows, packed back to back; empty at the end.
-    public func next(maxRows: Int) throws(DataError) -> [UInt8] {
-        let n = min(maxRows, rows - nextRow)
-        if n <= 0 { return [] }
-        let data: Data
-        do { data = try handle.read(upToCount: n * columns) ?? Data() } catch { throw DataError(file: file, "cannot read: \(error)") }
-        guard data.count == n * columns else { throw DataError(file: file, "truncated at row \(nextRow)") }
-        nextRow += n
-        return [UInt8](data)
     }
 }
 

@@ -27,6 +27,7 @@ public enum VectorFile {
         else if path.hasSuffix(".bvecs") { set = try texmex(bytes, path: path, elementSize: 1) }
         else if path.hasSuffix(".npy") { set = try npy(bytes, path: path) }
         else { set = try idxVectors(bytes, path: path) }
+        guard set.dimension >= 1 else { throw DataError(file: path, "expected vectors of at least 1 dimension, found \(set.count) vectors of dimension 0") }
         if let bad = set.values.firstIndex(where: { !$0.isFinite }) {
             throw DataError(file: path, "vector \(bad / max(set.dimension, 1)) has a NaN or infinite value at dimension \(bad % max(set.dimension, 1)); expected finite numbers")
         }
@@ -38,7 +39,7 @@ public enum VectorFile {
     public static func readLabels(_ path: String) throws(DataError) -> [Int] {
         let bytes = try load(path)
         if path.hasSuffix(".npy") {
-            let header = try NpyHeader.parse(Data(bytes), file: path)
+            let header = try NpyHeader.parse(bytes, file: path)
             guard header.shape.count == 1 || (header.shape.count == 2 && header.shape[1] == 1) else {
                 throw DataError(file: path, "expected a 1-D array of labels, found shape \(header.shape)")
             }
@@ -47,7 +48,7 @@ public enum VectorFile {
             guard ["i", "u"].contains(header.descr.dropFirst().first.map(String.init) ?? ""), [1, 2, 4, 8].contains(size) else {
                 throw DataError(file: path, "expected an integer dtype for labels, found '\(header.descr)'")
             }
-            guard bytes.count >= header.dataOffset + n * size else { throw DataError(file: path, "truncated: \(n) labels expected") }
+            try SizeCheck.fits(try SizeCheck.product([n, size], file: path, what: "the labels"), at: header.dataOffset, in: bytes.count, file: path, what: "\(n) labels of \(size) bytes")
             let signed = header.descr.contains("i")
             return (0..<n).map { i in
                 var v: UInt64 = 0
@@ -58,7 +59,7 @@ public enum VectorFile {
         }
         if bytes.count >= 8, bytes[0] == 0, bytes[1] == 0, bytes[2] == 0x08, bytes[3] == 1 {
             let n = bigEndian(bytes, 4)
-            guard bytes.count >= 8 + n else { throw DataError(file: path, "truncated: \(n) labels expected, found \(bytes.count - 8)") }
+            try SizeCheck.fits(n, at: 8, in: bytes.count, file: path, what: "\(n) labels")
             return bytes[8..<8 + n].map(Int.init)
         }
         var labels: [Int] = []
@@ -73,8 +74,7 @@ public enum VectorFile {
 
     /// The file's bytes, gunzipped if it starts with the gzip magic.
     static func load(_ path: String) throws(DataError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot read the file") }
-        let bytes = [UInt8](data)
+        let bytes = try InputFile.contents(of: path)
         if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b { return try gunzip(bytes, path: path) }
         return bytes
     }
@@ -114,6 +114,9 @@ public enum VectorFile {
         let d = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
         guard d >= 1 else { throw DataError(file: path, "dimension must be at least 1, found \(d)") }
         let record = 4 + d * elementSize
+        guard record <= bytes.count else {
+            throw DataError(file: path, "truncated or lying header: dimension \(d) needs \(record)-byte records, the file has \(bytes.count) bytes")
+        }
         guard bytes.count % record == 0 else {
             throw DataError(file: path, "truncated: \(bytes.count) bytes is not a whole number of \(record)-byte records of dimension \(d)")
         }
@@ -137,7 +140,7 @@ public enum VectorFile {
     }
 
     static func npy(_ bytes: [UInt8], path: String) throws(DataError) -> VectorSet {
-        let h = try NpyHeader.parse(Data(bytes), file: path)
+        let h = try NpyHeader.parse(bytes, file: path)
         guard !h.fortranOrder else { throw DataError(file: path, "expected a C-order array, found fortran_order True") }
         guard h.shape.count == 2 else { throw DataError(file: path, "expected a 2-D array (N, d), found shape \(h.shape)") }
         let n = h.shape[0], d = h.shape[1]
@@ -148,9 +151,8 @@ public enum VectorFile {
         case "|u1", "u1", "<u1": size = 1
         default: throw DataError(file: path, "expected dtype float32, float64 or uint8 (little-endian), found '\(h.descr)'")
         }
-        guard bytes.count >= h.dataOffset + n * d * size else {
-            throw DataError(file: path, "truncated: \(n) × \(d) values of \(size) bytes expected after the header, found \(bytes.count - h.dataOffset) bytes")
-        }
+        let total = try SizeCheck.product([n, d, size], file: path, what: "shape (\(n), \(d))")
+        try SizeCheck.fits(total, at: h.dataOffset, in: bytes.count, file: path, what: "\(n) × \(d) values of \(size) bytes")
         var values = [Float](repeating: 0, count: n * d)
         bytes.withUnsafeBytes { p in
             let base = h.dataOffset
@@ -175,11 +177,10 @@ public enum VectorFile {
         let dims = Int(bytes[3])
         guard dims >= 1, bytes.count >= 4 + 4 * dims else { throw DataError(file: path, "truncated IDX header") }
         let shape = (0..<dims).map { bigEndian(bytes, 4 + 4 * $0) }
-        let n = shape[0], d = shape.dropFirst().reduce(1, *)
+        let n = shape[0]
+        let d = try SizeCheck.product(Array(shape.dropFirst()), file: path, what: "IDX dimensions \(shape)")
         let start = 4 + 4 * dims
-        guard bytes.count >= start + n * d else {
-            throw DataError(file: path, "truncated: \(n) × \(d) bytes expected, found \(bytes.count - start)")
-        }
+        try SizeCheck.fits(try SizeCheck.product([n, d], file: path, what: "IDX dimensions \(shape)"), at: start, in: bytes.count, file: path, what: "IDX dimensions \(shape)")
         return VectorSet(count: n, dimension: d, values: bytes[start..<start + n * d].map { Float($0) / 255 })
     }
 }

@@ -115,6 +115,21 @@ public enum DeepHashingTraining {
     /// `progress` is called after every epoch. With `validate` (a score to maximise, for example
     /// mAP on a held-out split), the network is scored before training and after every epoch and
     /// the best-scoring one is returned.
+    /// Bytes training needs, roughly: weights, gradients, velocities and the best layers kept
+    /// (four copies of the parameters), and activations and their gradients for a batch and for
+    /// the 10,000-item monitoring sample, in float64.
+    static func memoryEstimate(rows: Int, widths: [Int], batch: Int?) -> Int {
+        var parameters = 0, activations = 0
+        for (a, b) in zip(widths, widths.dropFirst()) {
+            parameters = parameters &+ a.multipliedReportingOverflow(by: b).partialValue &+ b
+            activations = activations &+ b
+        }
+        let batchRows = min(batch ?? rows, rows)
+        let perRow = activations &* 3
+        let total = 4 &* parameters &+ (batchRows &+ min(rows, 10_000)) &* perRow &+ rows &* widths[0]
+        return total < 0 || total > Int.max / 8 ? Int.max : 8 * total
+    }
+
     public static func train(_ x: Matrix, bits: Int, labels: [Int]? = nil, configuration c: DeepHashingConfiguration,
                              validate: ((NeuralHashEncoder) -> Double)? = nil,
                              progress: (EpochReport) -> Void = { _ in }) throws(EncoderError) -> NeuralHashEncoder {
@@ -122,6 +137,12 @@ public enum DeepHashingTraining {
         if let labels, labels.count != x.rows { throw .labelsMismatch(expected: x.rows, found: labels.count) }
         guard c.epochs >= 0, c.learningRate > 0, (c.batchSize ?? 1) >= 1, c.hiddenSizes.allSatisfy({ $0 >= 1 }) else {
             throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 1 and hidden sizes ≥ 1 are required")
+        }
+        let widths = [x.columns] + c.hiddenSizes + [bits]
+        let needed = memoryEstimate(rows: x.rows, widths: widths, batch: c.batchSize)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard needed <= physical / 2 else {
+            throw .invalidConfiguration("a network of layer widths \(widths.map(String.init).joined(separator: "-")) trained on \(x.rows) items needs about \(needed >> 20) MiB; this machine has \(physical >> 20) MiB (at most half is used): choose smaller hidden sizes or batches")
         }
         let supervised = labels != nil && c.weights.alpha != 0
         var layers = c.initialization == .itq

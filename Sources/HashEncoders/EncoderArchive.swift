@@ -74,13 +74,18 @@ public struct EncoderArchive: Equatable, Sendable {
         guard bytes.count >= 20 + length else { throw .invalidArchive("truncated header") }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: Data(bytes[20..<20 + length])) } catch {
-            throw .invalidArchive("unreadable header: \(error)")
+            throw .invalidArchive("unreadable JSON header: \(Self.explain(error))")
         }
+        guard (8...1024).contains(header.bits) else { throw .invalidArchive("expected a code width of 8…1024 bits, found \(header.bits)") }
+        guard header.dimension >= 1 else { throw .invalidArchive("expected an input dimension of at least 1, found \(header.dimension)") }
         var at = 20 + length
         var tensors: [(name: String, matrix: Matrix)] = []
         for t in header.tensors {
-            let n = t.rows * t.columns
-            guard t.rows >= 0, t.columns >= 0, bytes.count >= at + 8 * n else { throw .invalidArchive("truncated tensor '\(t.name)'") }
+            let (n, o1) = t.rows.multipliedReportingOverflow(by: t.columns)
+            let (size, o2) = n.multipliedReportingOverflow(by: 8)
+            guard t.rows >= 0, t.columns >= 0, !o1, !o2, size <= bytes.count - at else {
+                throw .invalidArchive("tensor '\(t.name)' of \(t.rows) × \(t.columns) values needs more bytes than the \(bytes.count - at) left in the archive")
+            }
             var values = [Double](repeating: 0, count: n)
             bytes.withUnsafeBytes { p in
                 for i in 0..<n { values[i] = Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at + 8 * i, as: UInt64.self))) }
@@ -91,6 +96,21 @@ public struct EncoderArchive: Equatable, Sendable {
         guard at == bytes.count else { throw .invalidArchive("\(bytes.count - at) stray bytes after the tensors") }
         return EncoderArchive(method: header.method, version: header.version, bits: header.bits, dimension: header.dimension,
                               settings: header.settings, tensors: tensors)
+    }
+
+    /// What a JSON decoding error says, without the decoder's internals.
+    static func explain(_ error: any Error) -> String {
+        guard let e = error as? DecodingError else { return "not valid JSON" }
+        func path(_ c: DecodingError.Context) -> String {
+            c.codingPath.isEmpty ? "the header" : "'" + c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "'"
+        }
+        switch e {
+        case .keyNotFound(let key, let c): return "\(path(c)) lacks the field '\(key.stringValue)'"
+        case .typeMismatch(let type, let c): return "\(path(c)) is not a \(type)"
+        case .valueNotFound(let type, let c): return "\(path(c)) is null, expected a \(type)"
+        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : "\(path(c)) is malformed"
+        @unknown default: return "not valid JSON"
+        }
     }
 
     /// Rebuilds the encoder this archive describes.

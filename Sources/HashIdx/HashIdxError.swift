@@ -23,6 +23,11 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
     case olderFormat(path: String, found: UInt32, current: UInt32)
     /// A write was attempted on an index opened read-only.
     case readOnly(path: String)
+    /// The operating system refused access: the files or directory are not writable (or not
+    /// readable) by this user, or the file system is mounted read-only.
+    case permissionDenied(path: String, reason: String)
+    /// Every reader slot of the index is held by live processes; retry when some have finished.
+    case busy(String)
     /// The stored data breaks an invariant of the format.
     case corrupt(String)
     /// The index has no room left: the disk is full, or the map cannot grow further.
@@ -43,6 +48,8 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .olderFormat(let p, let f, let c):
             return "the index '\(p)' has format version \(f); this build reads it but writes only version \(c): run 'hashidx upgrade \(p)' first"
         case .readOnly(let p): return "the index '\(p)' was opened read-only and cannot be written"
+        case .permissionDenied(let p, let why): return "permission denied for '\(p)': \(why)"
+        case .busy(let what): return "the index is busy: \(what)"
         case .corrupt(let what): return "the index is corrupt: \(what)"
         case .full(let what): return "no room left: \(what)"
         case .storage(let e, let op): return "\(op) failed: \(e)"
@@ -56,8 +63,13 @@ extension HashIdxError {
         if let e = error as? HashIdxError { return e }
         if let e = error as? CodeError { return .code(e) }
         if let e = error as? LMDBError {
-            if e == .noSpace { return .full("the disk is full during \(operation)") }
-            return .storage(e, operation: operation)
+            switch e.code {
+            case 28, 122: return .full("the disk is full during \(operation) (\(e))")
+            case 27: return .full("the file-size limit (ulimit -f) was reached during \(operation)")
+            case LMDBError.readersFull.code:
+                return .busy("all reader slots are held by live processes during \(operation); retry when some have finished")
+            default: return .storage(e, operation: operation)
+            }
         }
         return .storage(LMDBError(code: -1), operation: "\(operation): \(error)")
     }

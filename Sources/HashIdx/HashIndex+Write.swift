@@ -212,7 +212,18 @@ extension HashIndex {
                     }
                 }
             }
-        } catch { throw .wrap(error, operation) }
+        } catch { throw Self.explain(.wrap(error, operation), directory: path, operation: operation) }
+    }
+
+    /// LMDB reports a write cut short by a full disk as EIO (a short `pwrite`); when the file
+    /// system of `directory` has (almost) no room left, says so instead.
+    static func explain(_ error: HashIdxError, directory: String, operation: String) -> HashIdxError {
+        guard case .storage(let e, _) = error, e.code == EIO else { return error }
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return error }
+        let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+        guard free < 4 << 20 else { return error }
+        return .full("the disk is full during \(operation) (\(free) bytes left on the file system of '\(directory)'); the index is unchanged")
     }
 
     /// Grows the map (doubling) until twice the bytes in use plus `reserve` fit.

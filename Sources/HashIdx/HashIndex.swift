@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hamming
 import LMDB
 
@@ -124,50 +127,114 @@ public final class HashIndex: @unchecked Sendable {
 
     // MARK: - Create and open
 
-    /// Creates a new, empty index in directory `path` (created if missing; it must not hold an index).
-    /// - Throws: ``HashIdxError/code(_:)`` for a bad B or m, ``HashIdxError/alreadyExists(path:)``.
+    /// Creates a new, empty index in directory `path`.
+    ///
+    /// The index is built in a hidden sibling directory and renamed into place once its first
+    /// transaction has committed, so `path` either holds a whole index or is untouched: a kill
+    /// or a full disk during `create` leaves nothing to clean up. `path` may already exist as an
+    /// empty directory; a directory left by a creation that never committed (no committed
+    /// transaction in its data.mdb) counts as empty.
+    /// - Throws: ``HashIdxError/code(_:)`` for a bad B or m, ``HashIdxError/alreadyExists(path:)``,
+    ///   ``HashIdxError/permissionDenied(path:reason:)``, ``HashIdxError/full(_:)``.
     public static func create(at path: String, _ configuration: Configuration) throws(HashIdxError) -> HashIndex {
         let layout = try configuration.layout()
         let fm = FileManager.default
-        if fm.fileExists(atPath: path + "/data.mdb") { throw .alreadyExists(path: path) }
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
-            throw .notAnIndex(path: path, reason: "it is a file, expected a directory")
-        }
-        do { try fm.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw .storage(LMDBError(code: 13), operation: "creating directory '\(path)': \(error.localizedDescription)")
-        }
-        let env: Environment
-        do {
-            env = try Environment(path: path, mapSize: configuration.initialMapSize, maxDatabases: maxDatabases,
-                                  noSync: configuration.noSync)
-        } catch { throw .wrap(error, "creating the index at '\(path)'") }
-        let header = Format.Header(version: Format.version, layout: layout,
-                                   rowsPerChunk: Format.rowsPerChunk(codeBytes: (layout.bits + 7) / 8))
-        let tables: Tables
-        do {
-            let txn = try env.begin(readOnly: false)
-            defer { txn.abort() }
-            let meta = try txn.openDatabase(Format.metaTable, create: true)
-            let codes = try txn.openDatabase(Format.codesTable, create: true)
-            let rowIDs = try txn.openDatabase(Format.rowIDsTable, create: true)
-            let ids = try txn.openDatabase(Format.idsTable, create: true)
-            var subs: [Database] = []
-            for k in 0..<layout.count {
-                subs.append(try txn.openDatabase(Format.substringTable(k), create: true, flags: [.duplicateSort, .duplicateFixed]))
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDir)
+        if exists && !isDir.boolValue { throw .notAnIndex(path: path, reason: "it is a file, expected a directory") }
+        if exists {
+            let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+            if entries.contains("data.mdb") && !neverCommitted(path) { throw .alreadyExists(path: path) }
+            if let other = entries.first(where: { $0 != "data.mdb" && $0 != "lock.mdb" }) {
+                throw .alreadyExists(path: path + " (it is not empty: it holds '\(other)')")
             }
-            let sealed = try txn.openDatabase(Format.sealedTable, create: true)
-            let dead = try txn.openDatabase(Format.deadTable, create: true)
-            let h = header.encoded()
-            try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
-            try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
-            if let blob = configuration.encoder {
-                try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
-            }
-            try txn.commit()
-            tables = Tables(meta: meta, codes: codes, rowIDs: rowIDs, ids: ids, substrings: subs, sealed: sealed, dead: dead)
-        } catch { throw .wrap(error, "creating the index at '\(path)'") }
-        return HashIndex(path: path, environment: env, header: header, tables: tables)
+        }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+            throw describeCreationFailure(parent, error)
+        }
+        removeAbandonedBuilds(in: parent, name: name)
+        let staging = parent + "/.\(name).creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) } catch {
+            throw describeCreationFailure(parent, error)
+        }
+        var placed = false
+        defer { if !placed { try? fm.removeItem(atPath: staging) } }
+        do {
+            let env: Environment
+            do {
+                env = try Environment(path: staging, mapSize: configuration.initialMapSize, maxDatabases: maxDatabases,
+                                      noSync: configuration.noSync)
+            } catch { throw HashIdxError.wrap(error, "creating the index at '\(path)'") }
+            let header = Format.Header(version: Format.version, layout: layout,
+                                       rowsPerChunk: Format.rowsPerChunk(codeBytes: (layout.bits + 7) / 8))
+            do {
+                let txn = try env.begin(readOnly: false)
+                defer { txn.abort() }
+                let meta = try txn.openDatabase(Format.metaTable, create: true)
+                for name in [Format.codesTable, Format.rowIDsTable, Format.idsTable, Format.sealedTable, Format.deadTable] {
+                    _ = try txn.openDatabase(name, create: true)
+                }
+                for k in 0..<layout.count {
+                    _ = try txn.openDatabase(Format.substringTable(k), create: true, flags: [.duplicateSort, .duplicateFixed])
+                }
+                let h = header.encoded()
+                try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+                try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+                if let blob = configuration.encoder {
+                    try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+                }
+                try txn.commit()
+            } catch { throw HashIdxError.wrap(error, "creating the index at '\(path)'") }
+        }
+        // The environment is closed here (its last reference went out of scope above).
+        if exists {
+            // Only an empty directory or the remains of an uncommitted creation are replaced.
+            for leftover in ["data.mdb", "lock.mdb"] { try? fm.removeItem(atPath: path + "/" + leftover) }
+        }
+        guard rename(staging, path) == 0 else {
+            let e = errno
+            throw .storage(LMDBError(code: e), operation: "moving the new index into place at '\(path)'")
+        }
+        placed = true
+        let dfd = Glibc.open(parent, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+        return try open(at: path, noSync: configuration.noSync)
+    }
+
+    /// Whether `path`/data.mdb never saw a committed transaction (a creation killed before its
+    /// first commit): an empty file, or LMDB's two initial meta pages and nothing else.
+    static func neverCommitted(_ path: String) -> Bool {
+        let file = path + "/data.mdb"
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+              let size = attributes[.size] as? Int else { return false }
+        if size == 0 { return true }
+        if case .some = Environment.inspectDataFile(file) { return false }
+        guard let env = try? Environment(path: path, mapSize: 1 << 20, maxDatabases: 1, readOnly: true) else { return false }
+        return env.info.me_last_txnid == 0
+    }
+
+    /// Removes hidden build directories of `create` calls whose process has died.
+    static func removeAbandonedBuilds(in parent: String, name: String) {
+        let prefix = ".\(name).creating-"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix) {
+            guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + entry) }
+        }
+    }
+
+    /// The error for a directory that cannot be made, named by its cause.
+    static func describeCreationFailure(_ directory: String, _ error: any Error) -> HashIdxError {
+        let code = Int32((error as NSError).userInfo[NSUnderlyingErrorKey].flatMap { ($0 as? NSError)?.code } ?? 0)
+        switch code {
+        case EACCES, EPERM: return .permissionDenied(path: directory, reason: "this user may not create files there")
+        case EROFS: return .permissionDenied(path: directory, reason: "the file system is mounted read-only")
+        case ENOSPC, EDQUOT: return .full("the disk is full: cannot create a directory in '\(directory)'")
+        default:
+            return .storage(LMDBError(code: code == 0 ? EIO : code), operation: "creating a directory in '\(directory)'")
+        }
     }
 
     /// Opens an existing index.
@@ -183,6 +250,13 @@ public final class HashIndex: @unchecked Sendable {
         guard fm.fileExists(atPath: path + "/data.mdb") else {
             throw .notAnIndex(path: path, reason: "the directory has no data.mdb")
         }
+        if let damage = Environment.inspectDataFile(path + "/data.mdb") {
+            if neverCommitted(path) {
+                throw .notAnIndex(path: path, reason: "its creation never finished (no committed transaction); create it again")
+            }
+            if !damage.isLMDB { throw .notAnIndex(path: path, reason: damage.problem) }
+            throw .corrupt(damage.problem)
+        }
         let env: Environment
         do {
             env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: maxDatabases,
@@ -191,8 +265,12 @@ public final class HashIndex: @unchecked Sendable {
             try env.setMapSize(0)
         } catch let e where e == .invalid || e == .versionMismatch {
             throw .notAnIndex(path: path, reason: "data.mdb is not an LMDB file (\(e))")
-        } catch let e where e == .accessDenied && mode == .readWrite {
-            throw .readOnly(path: path)
+        } catch let e where e.code == EACCES || e.code == EPERM {
+            throw .permissionDenied(path: path, reason: mode == .readWrite
+                ? "this user may not write the index files; open it read-only to query it"
+                : "this user may not read the index files (LMDB also needs to write lock.mdb)")
+        } catch let e where e.code == EROFS {
+            throw .permissionDenied(path: path, reason: "the file system is mounted read-only; open the index read-only to query it")
         } catch { throw .wrap(error, "opening '\(path)'") }
         let header: Format.Header
         let tables: Tables
@@ -207,6 +285,9 @@ public final class HashIndex: @unchecked Sendable {
         let txn = try env.begin(readOnly: true)
         defer { txn.abort() }
         guard let meta = try openExisting(txn, Format.metaTable) else {
+            if env.info.me_last_txnid == 0 {
+                throw HashIdxError.notAnIndex(path: path, reason: "its creation never finished (no committed transaction); create it again")
+            }
             throw HashIdxError.notAnIndex(path: path, reason: "the LMDB file has no 'meta' table")
         }
         guard let raw = try Format.headerKey.withUnsafeBytes({ k in try txn.get(meta, key: k) }) else {

@@ -6,19 +6,19 @@ struct Create: ParsableCommand {
 
     @OptionGroup var target: IndexArgument
 
-    @Option(name: .long, help: "Code width B in bits (8…1024); taken from the encoder when one is given.")
+    @Option(name: .long, parsing: .unconditional, help: "Code width B in bits (8…1024); taken from the encoder when one is given.")
     var bits: Int?
 
     @Option(name: .long, help: "An encoder model (from 'hashidx train') to store in the index; vectors are then encoded with it.")
     var encoder: String?
 
-    @Option(name: .long, help: "Substring count m (default: round(B / log2 N), substrings ≤ 32 bits).")
+    @Option(name: .long, parsing: .unconditional, help: "Substring count m (default: round(B / log2 N), substrings ≤ 32 bits).")
     var substrings: Int?
 
-    @Option(name: .long, help: "Expected number of codes N, used only to choose the default m.")
+    @Option(name: .long, parsing: .unconditional, help: "Expected number of codes N, used only to choose the default m.")
     var expectedCount: Int = 1_000_000
 
-    @Option(name: .customLong("map-mib"), help: "Initial map size in MiB; the map grows by doubling when full.")
+    @Option(name: .customLong("map-mib"), parsing: .unconditional, help: "Initial map size in MiB; the map grows by doubling when full.")
     var mapMiB: Int = 1024
 
     func validate() throws {
@@ -30,7 +30,9 @@ struct Create: ParsableCommand {
             }
         }
         guard expectedCount >= 1 else { throw ValidationError("--expected-count must be at least 1, found \(expectedCount)") }
-        guard mapMiB >= 1 else { throw ValidationError("--map-mib must be at least 1, found \(mapMiB)") }
+        guard (1...(1 << 26)).contains(mapMiB) else {
+            throw ValidationError("--map-mib must be between 1 and 67108864 (64 TiB), found \(mapMiB)")
+        }
     }
 
     func run() throws {

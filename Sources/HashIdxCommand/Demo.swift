@@ -21,13 +21,13 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "Fashion-MNIST directory.")
     var dataset = "/usr/share/datasets/fashion-mnist"
 
-    @Option(name: .long, help: "Number of codes (with --synthetic).")
+    @Option(name: .long, parsing: .unconditional, help: "Number of codes (with --synthetic).")
     var count: Int = 200_000
 
-    @Option(name: .long, help: "Number of Fashion-MNIST test images to search for.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of Fashion-MNIST test images to search for.")
     var queries: Int = 8
 
-    @Option(name: .long, help: "Code width in bits.")
+    @Option(name: .long, parsing: .unconditional, help: "Code width in bits.")
     var bits: Int = 32
 
     @Option(name: .long, help: "Directory for the index (default: a temporary one, removed afterwards).")
@@ -53,14 +53,14 @@ struct Demo: ParsableCommand {
         let trainLabels = try VectorFile.readLabels(dataset + "/train-labels-idx1-ubyte.gz")
         let test = Matrix(try VectorFile.read(dataset + "/t10k-images-idx3-ubyte.gz"))
         let testLabels = try VectorFile.readLabels(dataset + "/t10k-labels-idx1-ubyte.gz")
-        print("read \(train.rows) training and \(test.rows) test images of \(train.columns) pixels in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
+        try emit("read \(train.rows) training and \(test.rows) test images of \(train.columns) pixels in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
         t = Date()
         let encoder = try LinearTraining.itq(train, bits: bits, seed: 1).encoder
-        print("trained PCA-ITQ (\(train.columns) → \(bits) bits) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
+        try emit("trained PCA-ITQ (\(train.columns) → \(bits) bits) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
         t = Date()
         let index = try HashIndex.create(at: dir, encoder: encoder, expectedCount: train.rows)
         try index.insert(vectors: train, ids: (0..<UInt64(train.rows)).map { $0 })
-        print("indexed \(try index.count) images in \(dir) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s (m = \(index.layout.count) substrings)")
+        try emit("indexed \(try index.count) images in \(dir) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s (m = \(index.layout.count) substrings)")
         var correct = 0, total = 0
         for q in 0..<min(queries, test.rows) {
             let code = try index.encode(vectors: test.rows(q..<(q + 1)))[0]
@@ -73,11 +73,11 @@ struct Demo: ParsableCommand {
             let found = knn.neighbors.map { Self.classes[trainLabels[Int($0.id)]] }
             let hits = knn.neighbors.filter { trainLabels[Int($0.id)] == testLabels[q] }.count
             correct += hits; total += knn.neighbors.count
-            print("test image \(q) (\(Self.classes[testLabels[q]])): 10 nearest are \(found.joined(separator: ", ")) — \(hits)/10 same class; "
+            try emit("test image \(q) (\(Self.classes[testLabels[q]])): 10 nearest are \(found.joined(separator: ", ")) — \(hits)/10 same class; "
                   + "\(near.neighbors.count) images within radius 2 [\(String(format: "%.2f", ms)) ms, \(agree ? "matches a full scan" : "DIFFERS FROM A SCAN")]")
             if !agree { throw ExitCode.failure }
         }
-        print("precision of the 10 nearest: \(correct)/\(total)")
+        try emit("precision of the 10 nearest: \(correct)/\(total)")
     }
 
     private func runSynthetic() throws {
@@ -101,7 +101,7 @@ struct Demo: ParsableCommand {
         let index = try HashIndex.create(at: dir, .init(bits: bits, expectedCount: count))
         var t = Date()
         try index.insert(ids: ids, packedCodes: packed)
-        print("loaded \(count) \(bits)-bit codes into \(dir) in \(String(format: "%.2f", Date().timeIntervalSince(t))) s (m = \(index.layout.count))")
+        try emit("loaded \(count) \(bits)-bit codes into \(dir) in \(String(format: "%.2f", Date().timeIntervalSince(t))) s (m = \(index.layout.count))")
         let queries = (0..<5).map { q -> BinaryCode in
             let row = Int(rng.next() % UInt64(count))
             var c = Array(packed[row * codeBytes ..< (row + 1) * codeBytes])
@@ -116,7 +116,7 @@ struct Demo: ParsableCommand {
             let scanRange = try index.search(q, radius: 3, path: .scan).neighbors
             let scanKnn = try index.nearest(q, k: 5, path: .scan).neighbors
             let agree = range.neighbors == scanRange && knn.neighbors == scanKnn
-            print("query \(i) \(q.hex): \(range.neighbors.count) codes within r=3 (\(range.statistics.path.rawValue), \(range.statistics.lookups) lookups); 5-NN ids \(knn.neighbors.map { "\($0.id)@\($0.distance)" }.joined(separator: " ")) [\(String(format: "%.2f", ms)) ms, \(agree ? "matches a full scan" : "DIFFERS FROM A SCAN")]")
+            try emit("query \(i) \(q.hex): \(range.neighbors.count) codes within r=3 (\(range.statistics.path.rawValue), \(range.statistics.lookups) lookups); 5-NN ids \(knn.neighbors.map { "\($0.id)@\($0.distance)" }.joined(separator: " ")) [\(String(format: "%.2f", ms)) ms, \(agree ? "matches a full scan" : "DIFFERS FROM A SCAN")]")
             if !agree { throw ExitCode.failure }
         }
     }

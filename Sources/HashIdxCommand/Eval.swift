@@ -16,11 +16,11 @@ struct Eval: ParsableCommand {
 
     @Option(name: .long, help: "Database codes (.npy).") var database: String?
     @Option(name: .long, help: "An index whose ids are database positions 0…N−1.") var index: String?
-    @Option(name: .long, help: "Query codes (.npy).") var queries: String
-    @Option(name: .long, help: "Code width B in bits (default: 8 × bytes per code, or the index's).") var bits: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Query codes (.npy).") var queries: String
+    @Option(name: .long, parsing: .unconditional, help: "Code width B in bits (default: 8 × bytes per code, or the index's).") var bits: Int?
     @Option(name: .long, help: "Database labels (IDX, .npy or text).") var databaseLabels: String
-    @Option(name: .long, help: "Query labels (IDX, .npy or text).") var queryLabels: String
-    @Option(name: .long, help: "Radius for the headline precision (inclusive).") var radius: Int = 2
+    @Option(name: .long, parsing: .unconditional, help: "Query labels (IDX, .npy or text).") var queryLabels: String
+    @Option(name: .long, parsing: .unconditional, help: "Radius for the headline precision (inclusive).") var radius: Int = 2
     @Option(name: .long, help: "Cutoffs N for P@N, R@N and mAP@N, comma-separated.") var cutoffs: String = "100,1000"
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
     @Option(name: .long, help: "Write the precision–recall curve by radius as SVG.") var svg: String?
@@ -28,6 +28,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         guard (database == nil) != (index == nil) else { throw ValidationError("give exactly one of --database CODES or --index INDEX") }
         guard radius >= 0 else { throw ValidationError("--radius must be at least 0, found \(radius)") }
+        _ = try Self.cutoffs(cutoffs)
     }
 
     func run() throws {
@@ -50,26 +51,25 @@ struct Eval: ParsableCommand {
             }
             opened = idx
         } else {
-            let f = try NpyCodeFile(path: database!, expectedColumns: try columns(database!))
-            dbCodes = try f.next(maxRows: f.rows)
-            width = width ?? f.columns * 8
+            width = try width ?? columns(database!) * 8
+            dbCodes = try Self.packed(CodeInput(path: database!, bits: width!, format: .npy))
         }
         let codeBytes = (width! + 7) / 8
-        let q = try NpyCodeFile(path: queries, expectedColumns: codeBytes)
-        let qCodes = try q.next(maxRows: q.rows)
+        let q = try CodeInput(path: queries, bits: width!, format: .npy)
+        let qCodes = try Self.packed(q)
         guard dbLabels.count == dbCodes.count / codeBytes else { throw DataError(file: databaseLabels, "expected \(dbCodes.count / codeBytes) labels, found \(dbLabels.count)") }
-        guard qLabels.count == q.rows else { throw DataError(file: queryLabels, "expected \(q.rows) labels, found \(qLabels.count)") }
+        guard qLabels.count == q.count else { throw DataError(file: queryLabels, "expected \(q.count) labels, found \(qLabels.count)") }
         guard radius <= width! else { throw ValidationError("--radius must be at most \(width!), found \(radius)") }
-        let cut = cutoffs.split(separator: ",").compactMap { Int($0) }
+        let cut = try Self.cutoffs(cutoffs)
         let start = Date()
         let report = Evaluation.evaluate(database: dbCodes, databaseLabels: dbLabels, queries: qCodes, queryLabels: qLabels, bits: width!, cutoffs: cut)
         var precision = report.precisionWithinRadius[radius], empty = report.emptyWithinRadius[radius]
         if let opened {
-            let codes = (0..<q.rows).map { try! BinaryCode(bytes: Array(qCodes[$0 * codeBytes ..< ($0 + 1) * codeBytes]), bits: width!) }
+            let codes = try PackedCodes.codes(qCodes, bits: width!, file: queries)
             (precision, empty) = try Evaluation.precisionWithinRadius(index: opened, queries: codes, queryLabels: qLabels, databaseLabels: dbLabels, radius: radius)
         }
-        diagnose("evaluated \(q.rows) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
-        if let svg { try precisionRecallSVG(report).write(toFile: svg, atomically: true, encoding: .utf8) }
+        diagnose("evaluated \(q.count) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        if let svg { try AtomicOutputFile.write(Array(precisionRecallSVG(report).utf8), to: svg) }
         switch format {
         case .json:
             let e = JSONEncoder()
@@ -79,21 +79,42 @@ struct Eval: ParsableCommand {
             obj["precision_at_radius"] = precision
             obj["empty_at_radius"] = empty
             obj["radius"] = radius
-            print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+            try emit(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
         case .text:
-            print(String(format: "mAP (tie-aware)      %.4f", report.meanAveragePrecisionTieAware))
-            print(String(format: "mAP (ties by index)  %.4f", report.meanAveragePrecision))
-            for k in cut { print(String(format: "mAP@%-6d           %.4f", k, report.meanAveragePrecisionAt[k]!)) }
-            for k in cut { print(String(format: "P@%-6d R@%-6d    %.4f  %.4f", k, k, report.precisionAt[k]!, report.recallAt[k]!)) }
-            print(String(format: "P@r≤%d                %.4f  (%.1f%% of queries retrieve nothing)", radius, precision, 100 * empty))
+            try emit(String(format: "mAP (tie-aware)      %.4f", report.meanAveragePrecisionTieAware))
+            try emit(String(format: "mAP (ties by index)  %.4f", report.meanAveragePrecision))
+            for k in cut { try emit(String(format: "mAP@%-6d           %.4f", k, report.meanAveragePrecisionAt[k]!)) }
+            for k in cut { try emit(String(format: "P@%-6d R@%-6d    %.4f  %.4f", k, k, report.precisionAt[k]!, report.recallAt[k]!)) }
+            try emit(String(format: "P@r≤%d                %.4f  (%.1f%% of queries retrieve nothing)", radius, precision, 100 * empty))
         }
     }
 
     private func columns(_ path: String) throws -> Int {
-        guard let head = FileHandle(forReadingAtPath: path)?.readData(ofLength: 65536) else { throw DataError(file: path, "cannot read the file") }
-        let h = try NpyHeader.parse(head, file: path)
-        guard h.shape.count == 2 else { throw DataError(file: path, "expected shape (N, bytes), found \(h.shape)") }
+        let h = try NpyHeader.parse(try InputFile(path: path).read(upTo: 65536 + 12), file: path)
+        guard h.shape.count == 2, (1...128).contains(h.shape[1]) else {
+            throw DataError(file: path, "expected packed codes of shape (N, 1…128 bytes), found shape \(h.shape)")
+        }
         return h.shape[1]
+    }
+
+    /// Every code of `input`, packed back to back.
+    static func packed(_ input: CodeInput) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try input.forEachBatch(of: 1 << 20) { _, p in out += p }
+        return out
+    }
+
+    /// Parses `--cutoffs`: positive integers separated by commas.
+    static func cutoffs(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var out: [Int] = []
+        for p in parts {
+            guard let n = Int(p), n >= 1 else {
+                throw ValidationError("--cutoffs must be positive integers separated by commas, like 100,1000; found '\(p)' in '\(text)'")
+            }
+            out.append(n)
+        }
+        return out
     }
 
     /// Precision (y) against recall (x) for radius r = 0…B, one point per radius.

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CFaultGuard
+import HashData
 import HashIdx
 
 #if canImport(Glibc)
@@ -9,7 +11,17 @@ import Glibc
 enum Entry {
     static func main() {
         singleThreadedBLASIfUnused()
-        Hashidx.main()
+        // A file-size limit (ulimit -f) then fails a write with EFBIG instead of killing the process.
+        signal(SIGXFSZ, SIG_IGN)
+        hx_fault_guard_install(ExitStatus.dataError.rawValue)
+        do {
+            var command = try Hashidx.parseAsRoot()
+            try command.run()
+        } catch {
+            guard let status = ExitStatus.of(error) else { Hashidx.exit(withError: error) }
+            StandardStream.error("Error: \(error)\n")
+            exit(status.rawValue)
+        }
     }
 
     /// OpenBLAS starts its worker threads when the library loads, and they spin for about a

@@ -5,6 +5,8 @@ import HashEncoders
 import HashIdx
 import Hamming
 
+extension CodeFormat: ExpressibleByArgument {}
+
 /// Output formats for query and statistics results.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
@@ -21,8 +23,11 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .long, help: "One query code in hex.")
     var query: String?
 
-    @Option(name: .long, help: "A file of query codes in hex, one per line ('-' for standard input).")
+    @Option(name: .long, help: "A file of query codes ('-' for standard input): hex lines ('<hex>' or '<id> <hex>'), raw or npy.")
     var queries: String?
+
+    @Option(name: .long, help: "The format of --queries: hex, raw or npy (default: detected from the npy magic or the file name).")
+    var queriesFormat: CodeFormat?
 
     @Option(name: .long, help: "A file of query vectors, encoded with the index's encoder (.fvecs, .bvecs, .npy, IDX).")
     var vectorQueries: String?
@@ -33,7 +38,7 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .long, help: "Force a search path: auto, probe or scan (the answer is the same).")
     var path: PathOption = .auto
 
-    @Option(name: .long, help: "Worker threads for a file of queries (default: all cores).")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads for a file of queries (default: all cores).")
     var threads: Int?
 
     @Flag(name: .long, help: "Map the whole index into memory before the first query (worth it for large batches).")
@@ -61,13 +66,7 @@ struct QueryOptions: ParsableArguments {
                 throw DataError(file: "--query", error.description)
             }
         }
-        let reader = try LineReader(path: queries!)
-        var out: [BinaryCode] = []
-        while let line = reader.nextLine() {
-            if CodeText.isSkippable(line) { continue }
-            out.append(try CodeText.code(line, bits: bits, file: reader.name, lineNumber: reader.lineNumber))
-        }
-        return out
+        return try CodeInput(path: queries!, bits: bits, format: queriesFormat).codes()
     }
 }
 
@@ -84,7 +83,7 @@ enum PathOption: String, ExpressibleByArgument, CaseIterable {
 
 /// Prints query results in the chosen format.
 enum ResultPrinter {
-    static func print(_ results: [SearchResult], format: OutputFormat) {
+    static func print(_ results: [SearchResult], format: OutputFormat) throws {
         var out = ""
         out.reserveCapacity(results.count * 64)
         for (i, r) in results.enumerated() {
@@ -101,14 +100,19 @@ enum ResultPrinter {
                 out += "\(s.lookups) lookups, \(s.candidates) candidates, \(String(format: "%.6f", s.seconds)) s\n"
                 for n in r.neighbors { out += "\(n.id) \(n.distance)\n" }
             }
-            if out.utf8.count > 1 << 20 { FileHandle.standardOutput.write(Data(out.utf8)); out = "" }
+            if out.utf8.count > 1 << 20 { try StandardStream.output(out); out = "" }
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        try StandardStream.output(out)
     }
 }
 
 /// Writes a diagnostic line to standard error.
 func diagnose(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    StandardStream.error(message + "\n")
 }
 
+
+/// Writes a line to standard output; a failed write (a full disk, a closed descriptor) throws.
+func emit(_ line: String) throws {
+    try StandardStream.output(line + "\n")
+}

@@ -12,8 +12,8 @@ struct Remove: ParsableCommand {
     var file: String = "-"
 
     func run() throws {
-        let ids = try CodeText.ids(try LineReader(path: file))
         let index = try HashIndex.open(at: target.index)
+        let ids = try CodeText.ids(try LineReader(path: file))
         let removed = try index.remove(ids: ids)
         diagnose("removed \(removed) of \(ids.count) ids; the index holds \(try index.count)")
     }

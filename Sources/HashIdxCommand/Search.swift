@@ -8,7 +8,7 @@ struct Search: ParsableCommand {
 
     @OptionGroup var target: IndexArgument
 
-    @Option(name: .long, help: "The radius R in bits, 0…B (inclusive).")
+    @Option(name: .long, parsing: .unconditional, help: "The radius R in bits, 0…B (inclusive).")
     var radius: Int
 
     @OptionGroup var queries: QueryOptions
@@ -23,7 +23,7 @@ struct Search: ParsableCommand {
         let codes = try queries.load(index)
         if queries.prefault { index.prefault() }
         let results = try index.search(codes, radius: radius, path: queries.path.choice, threads: queries.threads)
-        ResultPrinter.print(results, format: queries.format)
+        try ResultPrinter.print(results, format: queries.format)
     }
 }
 
@@ -35,7 +35,7 @@ struct Knn: ParsableCommand {
 
     @OptionGroup var target: IndexArgument
 
-    @Option(name: .short, help: "The number of neighbours k (≥ 1).")
+    @Option(name: .short, parsing: .unconditional, help: "The number of neighbours k (≥ 1).")
     var k: Int
 
     @OptionGroup var queries: QueryOptions
@@ -49,6 +49,6 @@ struct Knn: ParsableCommand {
         let codes = try queries.load(index)
         if queries.prefault { index.prefault() }
         let results = try index.nearest(codes, k: k, path: queries.path.choice, threads: queries.threads)
-        ResultPrinter.print(results, format: queries.format)
+        try ResultPrinter.print(results, format: queries.format)
     }
 }

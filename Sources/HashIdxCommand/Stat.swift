@@ -18,20 +18,20 @@ struct Stat: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try encoder.encode(s), as: UTF8.self))
+            try emit(String(decoding: try encoder.encode(s), as: UTF8.self))
         case .text:
-            print("format version   \(s.formatVersion)")
-            print("bits             \(s.bits)")
-            print("substrings       \(s.substringCount) (\(s.substringWidths.map(String.init).joined(separator: ", ")) bits)")
-            print("codes            \(s.count)")
-            print("rows             \(s.rows) (\(s.sealedRows) sealed, \(s.rows - s.sealedRows) since the last merge, \(s.rows - s.count) removed or replaced)")
-            print("rows per chunk   \(s.rowsPerChunk)")
-            print("file bytes       \(s.fileBytes)")
-            print("used bytes       \(s.usedBytes)\(s.count > 0 ? String(format: " (%.1f per code)", Double(s.usedBytes) / Double(s.count)) : "")")
-            print("free bytes       \(s.freeBytes) (free pages inside the file, reused by later writes)")
-            print("map bytes        \(s.mapBytes)")
+            try emit("format version   \(s.formatVersion)")
+            try emit("bits             \(s.bits)")
+            try emit("substrings       \(s.substringCount) (\(s.substringWidths.map(String.init).joined(separator: ", ")) bits)")
+            try emit("codes            \(s.count)")
+            try emit("rows             \(s.rows) (\(s.sealedRows) sealed, \(s.rows - s.sealedRows) since the last merge, \(s.rows - s.count) removed or replaced)")
+            try emit("rows per chunk   \(s.rowsPerChunk)")
+            try emit("file bytes       \(s.fileBytes)")
+            try emit("used bytes       \(s.usedBytes)\(s.count > 0 ? String(format: " (%.1f per code)", Double(s.usedBytes) / Double(s.count)) : "")")
+            try emit("free bytes       \(s.freeBytes) (free pages inside the file, reused by later writes)")
+            try emit("map bytes        \(s.mapBytes)")
             for t in s.tables {
-                print("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
+                try emit("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
             }
         }
     }
@@ -45,6 +45,6 @@ struct Verify: ParsableCommand {
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         let n = try index.verify()
-        print("ok: \(n) codes, every table consistent")
+        try emit("ok: \(n) codes, every table consistent")
     }
 }

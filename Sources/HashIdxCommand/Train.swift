@@ -8,8 +8,8 @@ import Hamming
 
 /// Reads an encoder model file written by `hashidx train`.
 func loadModel(_ path: String) throws -> any HashEncoder {
-    guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot read the model file") }
-    do { return try EncoderArchive.decodeEncoder([UInt8](data)) } catch { throw DataError(file: path, "\(error)") }
+    let bytes = try InputFile.contents(of: path)
+    do { return try EncoderArchive.decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
 }
 
 /// Reads a vector file as a matrix, with progress on standard error.
@@ -28,29 +28,29 @@ struct Train: ParsableCommand {
 
     @Option(name: .long, help: "The method: lsh, pcah, itq, dh or sdh.")
     var method: Method
-    @Option(name: .long, help: "Code width B in bits.")
+    @Option(name: .long, parsing: .unconditional, help: "Code width B in bits.")
     var bits: Int
     @Option(name: .long, help: "Training vectors.")
     var input: String
     @Option(name: .long, help: "Labels for sdh: IDX labels, .npy integers, or one integer per line.")
     var labels: String?
-    @Option(name: .long, help: "Random seed.")
+    @Option(name: .long, parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(name: .long, help: "ITQ iterations, or DH/SDH maximum epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "ITQ iterations, or DH/SDH maximum epochs.")
     var epochs: Int?
     @Option(name: .long, help: "DH/SDH hidden layer sizes, e.g. 60,30.")
     var hidden: String?
-    @Option(name: .long, help: "DH/SDH learning rate.")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH learning rate.")
     var learningRate: Double?
-    @Option(name: .long, help: "DH/SDH mini-batch size (0 = full batch).")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH mini-batch size (0 = full batch).")
     var batchSize: Int?
-    @Option(name: .long, help: "DH/SDH λ1 (bit balance).")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ1 (bit balance).")
     var lambda1: Double?
-    @Option(name: .long, help: "DH/SDH λ2 (orthogonality).")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ2 (orthogonality).")
     var lambda2: Double?
-    @Option(name: .long, help: "DH/SDH λ3 (weight decay).")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ3 (weight decay).")
     var lambda3: Double?
-    @Option(name: .long, help: "SDH α (weight of the supervised term).")
+    @Option(name: .long, parsing: .unconditional, help: "SDH α (weight of the supervised term).")
     var alpha: Double?
     @Flag(name: .long, help: "DH/SDH: start from the paper's recipe (PCA initialisation, λ1 = 100, SDH α = 3, 30 epochs) instead of the validated defaults.")
     var paperRecipe = false
@@ -58,11 +58,11 @@ struct Train: ParsableCommand {
     var paperScaling = false
     @Option(name: .long, help: "DH/SDH initialisation: pca (as in the paper) or itq (start from the PCA-ITQ solution).")
     var initialization: DeepHashingConfiguration.Initialization?
-    @Option(name: .long, help: "DH/SDH: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
     var validationQueries: Int = 0
-    @Option(name: .long, help: "DH/SDH: size of the validation database drawn from the remaining training items.")
+    @Option(name: .long, parsing: .unconditional, help: "DH/SDH: size of the validation database drawn from the remaining training items.")
     var validationDatabase: Int = 10_000
-    @Option(name: .long, help: "OpenBLAS threads.")
+    @Option(name: .long, parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int?
     @Flag(name: .long, help: "Print per-epoch progress even when standard error is not a terminal.")
     var progress = false
@@ -74,10 +74,22 @@ struct Train: ParsableCommand {
         if method == .sdh && labels == nil { throw ValidationError("sdh needs --labels") }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0, found \(epochs)") }
         if validationQueries > 0 && labels == nil { throw ValidationError("--validation-queries needs --labels") }
+        guard validationQueries >= 0 else { throw ValidationError("--validation-queries must be at least 0, found \(validationQueries)") }
+        guard validationDatabase >= 1 else { throw ValidationError("--validation-database must be at least 1, found \(validationDatabase)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
+        if let batchSize, batchSize < 0 { throw ValidationError("--batch-size must be at least 0, found \(batchSize)") }
+        if let hidden {
+            let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ValidationError("--hidden must be positive sizes separated by commas, like 60,30; found '\(hidden)'")
+            }
+        }
     }
 
     func run() throws {
         if let threads { LinearAlgebraThreads.set(threads) }
+        // Fail before hours of training if the model cannot be written.
+        _ = try AtomicOutputFile(path: output)
         let start = Date()
         let x = try loadVectors(input)
         let verbose = progress || isatty(2) != 0
@@ -113,6 +125,9 @@ struct Train: ParsableCommand {
             var trainX = x
             var validate: ((NeuralHashEncoder) -> Double)?
             if validationQueries > 0, let all = y {
+                guard validationQueries < x.rows else {
+                    throw ValidationError("--validation-queries must be smaller than the number of training vectors (\(x.rows)), found \(validationQueries)")
+                }
                 // Carve validation queries out of the training items; the validation database is
                 // drawn from the items that remain (which also train the network).
                 var rng = SeededGenerator(seed: seed ^ 0x7A11D)
@@ -141,7 +156,7 @@ struct Train: ParsableCommand {
             }
             if let s = encoder.archive().settings["selected_epoch"] { diagnose("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
         }
-        try Data(encoder.archive().encoded()).write(to: URL(fileURLWithPath: output))
+        try AtomicOutputFile.write(encoder.archive().encoded(), to: output)
         diagnose("trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; wrote \(output)")
     }
 }
@@ -181,7 +196,7 @@ struct Encode: ParsableCommand {
             }
             bytes = Array(s.utf8)
         }
-        if let output { try Data(bytes).write(to: URL(fileURLWithPath: output)) } else { FileHandle.standardOutput.write(Data(bytes)) }
+        if let output { try AtomicOutputFile.write(bytes, to: output) } else { try StandardStream.output(bytes: bytes) }
         diagnose("encoded \(x.rows) vectors in \(String(format: "%.3f", seconds)) s (\(Int(Double(x.rows) / max(seconds, 1e-9))) vectors/s)")
     }
 }

@@ -22,7 +22,7 @@ import LMDB
         for name in version == 1 ? ["golden-v1"] : ["golden-v2", "golden-v2-later"] {
             let path = Bundle.module.path(forResource: name, ofType: "txt", inDirectory: "Fixtures")!
             let reader = try LineReader(path: path)
-            while let line = reader.nextLine() { out.append(try CodeText.entry(line, bits: 64, file: path, lineNumber: reader.lineNumber)) }
+            while let line = try reader.nextLine() { out.append(try CodeText.entry(line, bits: 64, file: path, lineNumber: reader.lineNumber)) }
         }
         let removed: Set<UInt64> = version == 1 ? [1_000_000, 1_000_013, 1_001_547] : [1_000_000, 1_000_013, 1_001_547, 1_003_107]
         var oracle = Oracle()
