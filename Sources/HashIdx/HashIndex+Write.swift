@@ -219,11 +219,19 @@ extension HashIndex {
     /// system of `directory` has (almost) no room left, says so instead.
     static func explain(_ error: HashIdxError, directory: String, operation: String) -> HashIdxError {
         guard case .storage(let e, _) = error, e.code == EIO else { return error }
+        // A file-size limit (ulimit -f) cuts writes short the same way.
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+            var st = stat()
+            if stat(directory + "/data.mdb", &st) == 0, UInt64(st.st_size) + (4 << 20) >= UInt64(limit.rlim_cur) {
+                return .full("the file-size limit (ulimit -f, \(limit.rlim_cur) bytes) was reached during \(operation); nothing was changed")
+            }
+        }
         var fs = statvfs()
         guard statvfs(directory, &fs) == 0 else { return error }
         let free = Int(fs.f_bavail) * Int(fs.f_frsize)
         guard free < 4 << 20 else { return error }
-        return .full("the disk is full during \(operation) (\(free) bytes left on the file system of '\(directory)'); the index is unchanged")
+        return .full("the disk is full during \(operation) (\(free) bytes left on the file system of '\(directory)'); nothing was changed")
     }
 
     /// Grows the map (doubling) until twice the bytes in use plus `reserve` fit.

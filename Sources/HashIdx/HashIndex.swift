@@ -152,14 +152,14 @@ public final class HashIndex: @unchecked Sendable {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let parent = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
-        do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
-            throw describeCreationFailure(parent, error)
+        if !fm.fileExists(atPath: parent) {
+            do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+                throw describeCreationFailure(parent, errno)
+            }
         }
         removeAbandonedBuilds(in: parent, name: name)
         let staging = parent + "/.\(name).creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: false) } catch {
-            throw describeCreationFailure(parent, error)
-        }
+        guard mkdir(staging, 0o755) == 0 else { throw describeCreationFailure(parent, errno) }
         var placed = false
         defer { if !placed { try? fm.removeItem(atPath: staging) } }
         do {
@@ -167,7 +167,7 @@ public final class HashIndex: @unchecked Sendable {
             do {
                 env = try Environment(path: staging, mapSize: configuration.initialMapSize, maxDatabases: maxDatabases,
                                       noSync: configuration.noSync)
-            } catch { throw HashIdxError.wrap(error, "creating the index at '\(path)'") }
+            } catch { throw explain(.wrap(error, "creating the index at '\(path)'"), directory: staging, operation: "creating the index at '\(path)'") }
             let header = Format.Header(version: Format.version, layout: layout,
                                        rowsPerChunk: Format.rowsPerChunk(codeBytes: (layout.bits + 7) / 8))
             do {
@@ -187,7 +187,7 @@ public final class HashIndex: @unchecked Sendable {
                     try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
                 }
                 try txn.commit()
-            } catch { throw HashIdxError.wrap(error, "creating the index at '\(path)'") }
+            } catch { throw explain(.wrap(error, "creating the index at '\(path)'"), directory: staging, operation: "creating the index at '\(path)'") }
         }
         // The environment is closed here (its last reference went out of scope above).
         if exists {
@@ -225,9 +225,8 @@ public final class HashIndex: @unchecked Sendable {
         }
     }
 
-    /// The error for a directory that cannot be made, named by its cause.
-    static func describeCreationFailure(_ directory: String, _ error: any Error) -> HashIdxError {
-        let code = Int32((error as NSError).userInfo[NSUnderlyingErrorKey].flatMap { ($0 as? NSError)?.code } ?? 0)
+    /// The error for a directory that cannot be made, named by its cause (`errno` value `code`).
+    static func describeCreationFailure(_ directory: String, _ code: Int32) -> HashIdxError {
         switch code {
         case EACCES, EPERM: return .permissionDenied(path: directory, reason: "this user may not create files there")
         case EROFS: return .permissionDenied(path: directory, reason: "the file system is mounted read-only")
@@ -251,6 +250,9 @@ public final class HashIndex: @unchecked Sendable {
             throw .notAnIndex(path: path, reason: "the directory has no data.mdb")
         }
         if let damage = Environment.inspectDataFile(path + "/data.mdb") {
+            if (try? fm.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) == 0 {
+                throw .notAnIndex(path: path, reason: "data.mdb is empty (0 bytes): its creation never finished or the file was truncated")
+            }
             if neverCommitted(path) {
                 throw .notAnIndex(path: path, reason: "its creation never finished (no committed transaction); create it again")
             }

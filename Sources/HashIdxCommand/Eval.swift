@@ -21,7 +21,7 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Database labels (IDX, .npy or text).") var databaseLabels: String
     @Option(name: .long, parsing: .unconditional, help: "Query labels (IDX, .npy or text).") var queryLabels: String
     @Option(name: .long, parsing: .unconditional, help: "Radius for the headline precision (inclusive).") var radius: Int = 2
-    @Option(name: .long, help: "Cutoffs N for P@N, R@N and mAP@N, comma-separated.") var cutoffs: String = "100,1000"
+    @Option(name: .long, parsing: .unconditional, help: "Cutoffs N for P@N, R@N and mAP@N, comma-separated.") var cutoffs: String = "100,1000"
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
     @Option(name: .long, help: "Write the precision–recall curve by radius as SVG.") var svg: String?
 

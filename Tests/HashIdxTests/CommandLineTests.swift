@@ -18,6 +18,50 @@ struct CLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Whether the process was killed by a signal (`status` is then the signal number).
+        var signaled = false
+        /// Whether it was still running at the time limit (and was killed).
+        var hung = false
+    }
+
+    /// Runs the command with `stdin` bytes, standard output to `stdoutPath` (else captured),
+    /// through `prefix` (for example `setpriv …` or `sh -c 'ulimit …; exec "$0" "$@"'`), killed
+    /// after `timeout` seconds.
+    static func run(_ arguments: [String], input: [UInt8], stdoutPath: String? = nil, prefix: [String] = [],
+                    timeout: Double = 60) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: prefix.first ?? binary)
+        p.arguments = prefix.isEmpty ? arguments : Array(prefix.dropFirst()) + [binary] + arguments
+        let out = Pipe(), err = Pipe(), stdinPipe = Pipe()
+        if let stdoutPath {
+            p.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        } else {
+            p.standardOutput = out
+        }
+        p.standardError = err
+        p.standardInput = stdinPipe
+        try p.run()
+        let writer = Thread {
+            signal(SIGPIPE, SIG_IGN)
+            try? stdinPipe.fileHandleForWriting.write(contentsOf: Data(input))
+            try? stdinPipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        let deadline = Date().addingTimeInterval(timeout)
+        let hung = Flag()
+        nonisolated(unsafe) let process = p
+        let timer = Thread {
+            while process.isRunning {
+                if Date() > deadline { hung.set(); kill(process.processIdentifier, SIGKILL); return }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        timer.start()
+        let o = stdoutPath == nil ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal, hung: hung.value)
     }
 
     @discardableResult
@@ -37,6 +81,14 @@ struct CLI {
         p.waitUntilExit()
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
+}
+
+/// A flag set by one thread and read by another.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value = false
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return _value }
+    func set() { lock.lock(); _value = true; lock.unlock() }
 }
 
 @Suite struct CommandLineTests {
