@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <ucontext.h>
 
 static int guard_status = 65;
 
@@ -76,9 +77,34 @@ static int mapping_of(uintptr_t address, char *path, size_t capacity) {
     return found;
 }
 
+/// The instruction address of the fault, or 0 where this file does not know the layout.
+static uintptr_t fault_pc(void *context) {
+    ucontext_t *uc = (ucontext_t *)context;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uc;
+    return 0;
+#endif
+}
+
+static int contains(const char *haystack, const char *needle) {
+    return strstr(haystack, needle) != 0;
+}
+
 static void on_fault(int sig, siginfo_t *info, void *context) {
-    (void)context;
     static char path[4096];
+    // A fault inside liblmdb itself: LMDB keeps no checksums, so damaged pages of data.mdb make
+    // it follow a bad pointer. Its own code is not what is broken; the file is.
+    uintptr_t pc = fault_pc(context);
+    if (pc != 0 && mapping_of(pc, path, sizeof path) && contains(path, "liblmdb")) {
+        put("Error: the index file is damaged: LMDB followed a corrupt page reference while reading it ");
+        put(sig == SIGBUS ? "(SIGBUS)" : "(SIGSEGV)");
+        put("; LMDB keeps no checksums of its own pages, so the damage is found only when read. Restore the index from a copy\n");
+        _exit(guard_status);
+    }
     if (mapping_of((uintptr_t)info->si_addr, path, sizeof path)) {
         size_t len = strlen(path);
         const char *suffix = "/data.mdb";

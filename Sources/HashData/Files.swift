@@ -53,24 +53,22 @@ public final class InputFile {
     @discardableResult
     public func read(appendingTo buffer: inout [UInt8], count: Int) throws(DataError) -> Int {
         guard count > 0 else { return 0 }
-        let old = buffer.count
-        buffer.reserveCapacity(old + count)
-        var got = 0
         var failure: Int32 = 0
-        buffer.append(contentsOf: repeatElement(0, count: count))
-        buffer.withUnsafeMutableBytes { p in
+        let chunk = [UInt8](unsafeUninitializedCapacity: count) { p, initialized in
+            var got = 0
             while got < count {
-                let n = systemRead(descriptor, p.baseAddress! + old + got, count - got)
+                let n = systemRead(descriptor, p.baseAddress! + got, count - got)
                 if n > 0 { got += n; continue }
                 if n == 0 { break }
                 if errno == EINTR { continue }
                 failure = errno
                 break
             }
+            initialized = got
         }
-        buffer.removeLast(count - got)
         if failure != 0 { throw DataError(file: name, kind: .io, "cannot read: \(systemErrorText(failure))") }
-        return got
+        if buffer.isEmpty { buffer = chunk } else { buffer.append(contentsOf: chunk) }
+        return chunk.count
     }
 
     /// Reads up to `count` bytes (fewer only at the end of the input).
@@ -83,8 +81,9 @@ public final class InputFile {
     /// Reads everything that is left.
     public func readToEnd() throws(DataError) -> [UInt8] {
         var out: [UInt8] = []
-        if let size { out.reserveCapacity(size) }
-        while try read(appendingTo: &out, count: 1 << 20) > 0 {}
+        // A regular file is read in one call (plus one to see its end); anything else in 1 MiB steps.
+        var step = size.map { max($0 + 1, 4096) } ?? (1 << 20)
+        while try read(appendingTo: &out, count: step) > 0 { step = 1 << 20 }
         return out
     }
 
@@ -171,7 +170,7 @@ public final class AtomicOutputFile {
 }
 
 /// `read(2)`, named apart from ``InputFile``'s own `read` methods.
-private func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
+private func systemRead(_ fd: Int32, _ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int { read(fd, p, n) }
 
 /// Writes every byte of `bytes` to `descriptor`, retrying short writes.
 func writeAll(_ descriptor: Int32, _ bytes: [UInt8], name: String) throws(DataError) {

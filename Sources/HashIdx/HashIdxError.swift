@@ -66,6 +66,8 @@ extension HashIdxError {
             switch e.code {
             case 28, 122: return .full("the disk is full during \(operation) (\(e))")
             case 27: return .full("the file-size limit (ulimit -f) was reached during \(operation)")
+            case -30796, -30797, -30793, -30794:  // MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH
+                return .corrupt("LMDB reports damage in data.mdb during \(operation): \(e)")
             case LMDBError.readersFull.code:
                 return .busy("all reader slots are held by live processes during \(operation); retry when some have finished")
             default: return .storage(e, operation: operation)
