@@ -23,7 +23,7 @@ let package = Package(
         // The command's SIGBUS/SIGSEGV handler for faults inside an index map (a damaged file).
         .target(name: "CFaultGuard"),
         .target(name: "Hamming", dependencies: ["CHammingKernels"]),
-        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming", "CHammingKernels"]),
+        .target(name: "HashIdx", dependencies: ["LMDB", "Hamming", "CHammingKernels", "CZlib"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Rebuilds the golden index fixture of the current format version, which the tests open and
 # query. Run only when the on-disk format changes (bump Format.version and FORMAT.md with it).
-# Fixtures of older versions stay as their builds wrote them (golden-v1: commit b22e0cc).
+# Fixtures of older versions stay as their builds wrote them (golden-v1: commit b22e0cc;
+# golden-v2: commit 5340073).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fixtures=Tests/HashIdxTests/Fixtures
-v=2
+v=3
 python3 - "$fixtures/golden-v$v.txt" "$fixtures/golden-v$v-later.txt" <<'PY'
 import sys, numpy as np
 rng = np.random.default_rng(20261123)

@@ -63,14 +63,12 @@ struct ChunkEditor {
             let n = c.count / codeBytes
             let idRows = ids[chunk]!
             try withBigEndian(UInt32(chunk)) { key in
-                try c.withUnsafeBytes { try transaction.put(tables.codes, key: key, value: $0) }
-                try transaction.putReserved(tables.rowIDs, key: key, count: n * 8) { out in
+                try c.withUnsafeBytes { try Checksums.put(transaction, tables, .codes, key: key, value: $0) }
+                try Checksums.putReserved(transaction, tables, .rowIDs, key: key, count: n * 8) { out in
                     for (r, id) in idRows.enumerated() { out.storeBytes(of: id.littleEndian, toByteOffset: r * 8, as: UInt64.self) }
                 }
             }
         }
-        try withBigEndian(UInt64(rows)) { v in
-            try Format.rowsKey.withUnsafeBytes { k in try transaction.put(tables.meta, key: k, value: v) }
-        }
+        try Checksums.put(transaction, tables, .meta, key: Format.rowsKey, value: bigEndianBytes(UInt64(rows)))
     }
 }

@@ -4,7 +4,7 @@ import Hamming
 /// normative description; this file implements it.
 enum Format {
     /// The format version this build writes and the newest it reads.
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
     /// The oldest version this build reads (and can upgrade).
     static let oldestReadable: UInt32 = 1
     /// The first 8 bytes of the header record.
@@ -19,6 +19,8 @@ enum Format {
     static let sealedTable = "sealed"
     /// Version 2: rows that no longer hold a live code (removed or replaced).
     static let deadTable = "dead"
+    /// Version 3: CRC-32 checksums of the values of the meta, codes, rowids and sealed tables.
+    static let sumsTable = "sums"
 
     static let headerKey = Array("header".utf8)
     static let countKey = Array("count".utf8)
@@ -122,6 +124,11 @@ extension UnsafeRawBufferPointer {
     @inline(__always) func bigEndianUInt64(at offset: Int) -> UInt64 {
         UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+}
+
+/// The big-endian bytes of `value`.
+func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    Swift.withUnsafeBytes(of: value.bigEndian) { Array($0) }
 }
 
 /// Calls `body` with the big-endian bytes of `value` (the key encoding of every integer key).

@@ -89,21 +89,21 @@ extension HashIndex {
             for c in 0..<newChunks {
                 let first = c * rpc, rowsHere = min(rpc, n - first)
                 try withBigEndian(UInt32(c)) { key in
-                    try txn.putReserved(tables.codes, key: key, count: rowsHere * cb) { out in
+                    try Checksums.putReserved(txn, tables, .codes, key: key, count: rowsHere * cb) { out in
                         out.baseAddress!.copyMemory(from: all.baseAddress! + first * cb, byteCount: rowsHere * cb)
                     }
                 }
             }
         }
-        for c in newChunks..<max(newChunks, oldChunks) { try withBigEndian(UInt32(c)) { _ = try txn.delete(tables.codes, key: $0) } }
+        for c in newChunks..<max(newChunks, oldChunks) { try withBigEndian(UInt32(c)) { try Checksums.delete(txn, tables, .codes, key: $0) } }
         // 4. Row ids: omitted where they are dense (id = first id + row), except in a last partial chunk.
         let sortedIDs = order.map { ids[$0] }
         let dense = n > 0 && sortedIDs[n - 1] &- sortedIDs[0] == UInt64(n - 1)
-        try txn.empty(tables.rowIDs)
+        try Checksums.empty(txn, tables, .rowIDs)
         for c in 0..<newChunks where !dense || (c + 1) * rpc > n {
             let first = c * rpc, rowsHere = min(rpc, n - first)
             try withBigEndian(UInt32(c)) { key in
-                try txn.putReserved(tables.rowIDs, key: key, count: rowsHere * 8) { out in
+                try Checksums.putReserved(txn, tables, .rowIDs, key: key, count: rowsHere * 8) { out in
                     for r in 0..<rowsHere { out.storeBytes(of: sortedIDs[first + r].littleEndian, toByteOffset: r * 8, as: UInt64.self) }
                 }
             }
@@ -113,7 +113,7 @@ extension HashIndex {
         sealed.rows = n
         sealed.denseIDs = dense
         sealed.idBase = dense ? sortedIDs[0] : 0
-        try txn.empty(sealedDB)
+        try Checksums.empty(txn, tables, .sealed)
         var values = [UInt32](repeating: 0, count: n)
         for k in 0..<layout.count {
             let b = layout.widths[k]
@@ -123,17 +123,17 @@ extension HashIndex {
             sorted.withUnsafeBytes { all in
                 for r in 0..<n { values[r] = layout.value(k, of: all.baseAddress! + r * cb) }
             }
-            try SealedPostingsWriter.write(txn, database: sealedDB, table: k, values: values, width: b, prefixBits: d,
+            try SealedPostingsWriter.write(txn, tables: tables, table: k, values: values, width: b, prefixBits: d,
                                            lowBytes: low, entriesPerChunk: sealed.entriesPerChunk)
         }
         // 6. Empty the delta tables and tombstones; record the new shape.
         try txn.empty(tables.ids)
         try txn.empty(deadDB)
         for db in tables.substrings { try txn.empty(db) }
-        for (key, value) in [(Format.countKey, UInt64(n)), (Format.rowsKey, UInt64(n))] {
-            try withBigEndian(value) { v in try key.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) } }
+        for key in [Format.countKey, Format.rowsKey] {
+            try Checksums.put(txn, tables, .meta, key: key, value: bigEndianBytes(UInt64(n)))
         }
-        try sealed.encoded().withUnsafeBytes { v in try Format.sealedKey.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) } }
+        try Checksums.put(txn, tables, .meta, key: Format.sealedKey, value: sealed.encoded())
         return n
     }
 
@@ -154,15 +154,21 @@ extension HashIndex {
             try env.setMapSize(0)
             let txn = try env.begin(readOnly: false)
             defer { txn.abort() }
-            _ = try txn.openDatabase(Format.sealedTable, create: true)
-            _ = try txn.openDatabase(Format.deadTable, create: true)
+            let sealed = try txn.openDatabase(Format.sealedTable, create: true)
+            let dead = try txn.openDatabase(Format.deadTable, create: true)
+            let sums = try txn.openDatabase(Format.sumsTable, create: true)
             let meta = try txn.openDatabase(Format.metaTable)
             guard let raw = try Format.headerKey.withUnsafeBytes({ try txn.get(meta, key: $0) }) else {
                 throw HashIdxError.notAnIndex(path: path, reason: "the 'meta' table has no header record")
             }
             var header = try Format.Header.decode(raw, path: path)
             header.version = Format.version
-            try header.encoded().withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+            let tables = Tables(meta: meta, codes: try txn.openDatabase(Format.codesTable), rowIDs: try txn.openDatabase(Format.rowIDsTable),
+                                ids: try txn.openDatabase(Format.idsTable), substrings: [], sealed: sealed, dead: dead, sums: sums)
+            try Checksums.put(txn, tables, .meta, key: Format.headerKey, value: header.encoded())
+            // Checksums of everything already stored, in the same transaction: a crash before the
+            // merge below leaves a whole version-3 index.
+            try Checksums.rebuild(txn, tables)
             try txn.commit()
         } catch { throw .wrap(error, "upgrading '\(path)'") }
         let index = try HashIndex.open(at: path)

@@ -64,6 +64,7 @@ extension HashIndex {
                 if let sealed = self.tables.sealed, let dead = self.tables.dead {
                     named += [(Format.sealedTable, sealed), (Format.deadTable, dead)]
                 }
+                if let sums = self.tables.sums { named.append((Format.sumsTable, sums)) }
                 for (name, db) in named {
                     tables.append(.init(name: name, entries: try txn.entryCount(db), pages: try txn.pageCount(db)))
                 }
@@ -86,7 +87,8 @@ extension HashIndex {
         } catch { throw .wrap(error, "statistics") }
     }
 
-    /// Walks every invariant of FORMAT.md: chunk sizes, the id ⇄ row bijection over live rows,
+    /// Walks every invariant of FORMAT.md: the checksum of every value hashidx owns (version 3),
+    /// chunk sizes, the id ⇄ row bijection over live rows,
     /// the sealed postings (directory, order, one per sealed row, under its substring value),
     /// the delta postings (one per live row written since the seal), tombstones and padding.
     /// - Returns: the number of live codes checked.
@@ -96,6 +98,8 @@ extension HashIndex {
         do {
             return try withReader { r in
                 let txn = r.transaction!
+                // Version 3: every owned value against its CRC-32, before anything reads them.
+                _ = try Checksums.verify(txn, self.tables)
                 // Chunk pointers, counts and tombstones were checked when the reader loaded them.
                 let n = r.count, rows = r.rows, sealedRows = r.sealed.rows
                 let layout = self.layout

@@ -80,6 +80,8 @@ public final class HashIndex: @unchecked Sendable {
         /// Format version 2 and later; nil in an index written by version 1.
         let sealed: Database?
         let dead: Database?
+        /// Format version 3 and later: checksums of the owned tables (``Checksums``).
+        let sums: Database?
     }
 
     /// Options for creating an index.
@@ -174,17 +176,18 @@ public final class HashIndex: @unchecked Sendable {
                 let txn = try env.begin(readOnly: false)
                 defer { txn.abort() }
                 let meta = try txn.openDatabase(Format.metaTable, create: true)
-                for name in [Format.codesTable, Format.rowIDsTable, Format.idsTable, Format.sealedTable, Format.deadTable] {
-                    _ = try txn.openDatabase(name, create: true)
+                var dbs: [Database] = []
+                for name in [Format.codesTable, Format.rowIDsTable, Format.idsTable, Format.sealedTable, Format.deadTable, Format.sumsTable] {
+                    dbs.append(try txn.openDatabase(name, create: true))
                 }
                 for k in 0..<layout.count {
                     _ = try txn.openDatabase(Format.substringTable(k), create: true, flags: [.duplicateSort, .duplicateFixed])
                 }
-                let h = header.encoded()
-                try h.withUnsafeBytes { v in try Format.headerKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
-                try withBigEndian(UInt64(0)) { v in try Format.countKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+                let tables = Tables(meta: meta, codes: dbs[0], rowIDs: dbs[1], ids: dbs[2], substrings: [], sealed: dbs[3], dead: dbs[4], sums: dbs[5])
+                try Checksums.put(txn, tables, .meta, key: Format.headerKey, value: header.encoded())
+                try Checksums.put(txn, tables, .meta, key: Format.countKey, value: bigEndianBytes(UInt64(0)))
                 if let blob = configuration.encoder {
-                    try blob.withUnsafeBytes { v in try Format.encoderKey.withUnsafeBytes { k in try txn.put(meta, key: k, value: v) } }
+                    try Checksums.put(txn, tables, .meta, key: Format.encoderKey, value: blob)
                 }
                 try txn.commit()
             } catch { throw explain(.wrap(error, "creating the index at '\(path)'"), directory: staging, operation: "creating the index at '\(path)'") }
@@ -303,17 +306,23 @@ public final class HashIndex: @unchecked Sendable {
             guard let db = try openExisting(txn, name) else { throw HashIdxError.corrupt("table '\(name)' is missing") }
             dbs.append(db)
         }
-        var sealed: Database?, dead: Database?
+        var sealed: Database?, dead: Database?, sums: Database?
         if header.version >= 2 {
             guard let s = try openExisting(txn, Format.sealedTable), let d = try openExisting(txn, Format.deadTable) else {
                 throw HashIdxError.corrupt("a version-\(header.version) index lacks its 'sealed' or 'dead' table")
             }
             (sealed, dead) = (s, d)
         }
+        if header.version >= 3 {
+            guard let s = try openExisting(txn, Format.sumsTable) else {
+                throw HashIdxError.corrupt("a version-\(header.version) index lacks its 'sums' table")
+            }
+            sums = s
+        }
         // Handles opened in a read transaction outlive it only if it commits.
         try txn.commit()
         return (header, Tables(meta: meta, codes: dbs[0], rowIDs: dbs[1], ids: dbs[2], substrings: Array(dbs[3...]),
-                               sealed: sealed, dead: dead))
+                               sealed: sealed, dead: dead, sums: sums))
     }
 
     private static func openExisting(_ txn: Transaction, _ name: String) throws -> Database? {

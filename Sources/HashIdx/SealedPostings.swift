@@ -151,7 +151,7 @@ final class SealedPostings {
 enum SealedPostingsWriter {
     /// Writes table `k`'s chunks for `values[row]` (the substring value of every sealed row).
     /// Postings are ordered by (value, row) with a stable radix sort on the value.
-    static func write(_ txn: Transaction, database: Database, table k: Int, values: [UInt32],
+    static func write(_ txn: Transaction, tables: HashIndex.Tables, table k: Int, values: [UInt32],
                       width b: Int, prefixBits d: Int, lowBytes: Int, entriesPerChunk e: Int) throws {
         let order = stableOrder(values, width: b)
         let lowBits = b - d
@@ -160,17 +160,17 @@ enum SealedPostingsWriter {
         var directory = [UInt32](repeating: 0, count: (1 << d) + 1)
         for v in values { directory[(lowBits >= 32 ? 0 : Int(v >> UInt32(lowBits))) + 1] += 1 }
         for p in 0..<(1 << d) { directory[p + 1] += directory[p] }
-        try writeChunks(txn, database, k, .directory, directory, e)
+        try writeChunks(txn, tables, k, .directory, directory, e)
         switch lowBytes {
-        case 1: try writeChunks(txn, database, k, .lows, order.map { UInt8(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
-        case 2: try writeChunks(txn, database, k, .lows, order.map { UInt16(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
-        default: try writeChunks(txn, database, k, .lows, order.map { values[Int($0)] & lowMask }, e)
+        case 1: try writeChunks(txn, tables, k, .lows, order.map { UInt8(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
+        case 2: try writeChunks(txn, tables, k, .lows, order.map { UInt16(truncatingIfNeeded: values[Int($0)] & lowMask) }, e)
+        default: try writeChunks(txn, tables, k, .lows, order.map { values[Int($0)] & lowMask }, e)
         }
-        try writeChunks(txn, database, k, .rows, order, e)
+        try writeChunks(txn, tables, k, .rows, order, e)
     }
 
     /// Writes `items` as chunks of `e` little-endian entries under (k, kind, chunk).
-    private static func writeChunks<T: FixedWidthInteger>(_ txn: Transaction, _ db: Database, _ k: Int, _ kind: Format.SealedKind,
+    private static func writeChunks<T: FixedWidthInteger>(_ txn: Transaction, _ tables: HashIndex.Tables, _ k: Int, _ kind: Format.SealedKind,
                                                           _ items: [T], _ e: Int) throws {
         let size = MemoryLayout<T>.size
         try items.withUnsafeBufferPointer { all in
@@ -178,7 +178,7 @@ enum SealedPostingsWriter {
             while c * e < all.count {
                 let first = c * e, n = min(e, all.count - first)
                 try Format.sealedChunkKey(table: k, kind: kind, chunk: c).withUnsafeBytes { key in
-                    try txn.putReserved(db, key: key, count: n * size) { out in
+                    try Checksums.putReserved(txn, tables, .sealed, key: key, count: n * size) { out in
                         #if _endian(little)
                         out.baseAddress!.copyMemory(from: all.baseAddress! + first, byteCount: n * size)
                         #else

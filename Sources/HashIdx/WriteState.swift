@@ -73,9 +73,7 @@ struct WriteState {
     }
 
     func writeCount(_ txn: Transaction) throws {
-        try withBigEndian(UInt64(count)) { v in
-            try Format.countKey.withUnsafeBytes { k in try txn.put(tables.meta, key: k, value: v) }
-        }
+        try Checksums.put(txn, tables, .meta, key: Format.countKey, value: bigEndianBytes(UInt64(count)))
     }
 
     func needsMerge(_ policy: MaintenancePolicy) -> Bool {

@@ -31,6 +31,17 @@ public final class Cursor {
     public func first() throws(LMDBError) -> Entry? { try op(MDB_FIRST) }
     /// Moves to the next entry (the next duplicate, then the next key).
     public func next() throws(LMDBError) -> Entry? { try op(MDB_NEXT) }
+    /// Positions at the first entry whose key is at least `key` (`MDB_SET_RANGE`).
+    public func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        let rc = mdb_cursor_get(handle, &k, &v, MDB_SET_RANGE)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc)
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
     /// Positions at exactly `key`, at its first duplicate (`MDB_SET`), and returns that value;
     /// nil if the key is absent.
     @inline(__always)

@@ -187,7 +187,7 @@ final class Flag: @unchecked Sendable {
         #expect(try CLI.run(["verify", idx]).stdout.contains("298 codes"))
         let stat = try CLI.run(["stat", idx]).stdout
         #expect(stat.contains("298 sealed") && stat.contains("free bytes"))
-        #expect(try CLI.run(["upgrade", idx]).stderr.contains("already at format version 2"))
+        #expect(try CLI.run(["upgrade", idx]).stderr.contains("already at format version 3"))
     }
 
     /// Each bad input: non-zero exit, a message naming what was expected and found, index unchanged.

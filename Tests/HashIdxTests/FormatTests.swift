@@ -19,7 +19,7 @@ import LMDB
 
     static func goldenCodes(version: Int = 1) throws -> [(id: UInt64, code: BinaryCode)] {
         var out: [(id: UInt64, code: BinaryCode)] = []
-        for name in version == 1 ? ["golden-v1"] : ["golden-v2", "golden-v2-later"] {
+        for name in version == 1 ? ["golden-v1"] : ["golden-v\(version)", "golden-v\(version)-later"] {
             let path = Bundle.module.path(forResource: name, ofType: "txt", inDirectory: "Fixtures")!
             let reader = try LineReader(path: path)
             while let line = try reader.nextLine() { out.append(try CodeText.entry(line, bits: 64, file: path, lineNumber: reader.lineNumber)) }
@@ -47,14 +47,74 @@ import LMDB
         for e in codes.prefix(30) { #expect(try index.code(for: e.id) == e.code) }
     }
 
-    @Test func goldenV2FixtureOpensVerifiesAndAnswersExactly() throws {
+    @Test(arguments: [2, 3]) func goldenV2AndV3FixturesOpenVerifyAndAnswerExactly(version: Int) throws {
         let dir = TemporaryDirectory()
-        let index = try HashIndex.open(at: try Self.goldenCopy(dir, version: 2), mode: .readOnly)
+        let index = try HashIndex.open(at: try Self.goldenCopy(dir, version: version), mode: .readOnly)
         let stats = try index.statistics()
         // Sealed rows, rows written since and tombstones in both parts, as the fixture script made them.
-        #expect(stats.formatVersion == 2 && stats.sealedRows == 200 && stats.rows == 250 && stats.count == 236)
-        try Self.expectExact(index, try Self.goldenCodes(version: 2))
+        #expect(stats.formatVersion == version && stats.sealedRows == 200 && stats.rows == 250 && stats.count == 236)
+        try Self.expectExact(index, try Self.goldenCodes(version: version))
         #expect(try index.code(for: 1_003_107) == nil)
+    }
+
+    /// A version-2 index is read as it is, refuses writes, and is upgraded in place: checksums
+    /// of everything it holds are added and every later write keeps them.
+    @Test func version2IsUpgradedInPlaceWithChecksums() throws {
+        let dir = TemporaryDirectory()
+        let path = try Self.goldenCopy(dir, version: 2)
+        let codes = try Self.goldenCodes(version: 2)
+        do {
+            let index = try HashIndex.open(at: path)
+            #expect(throws: HashIdxError.olderFormat(path: path, found: 2, current: 3)) { try index.insert([(1, codes[0].code)]) }
+        }
+        #expect(try HashIndex.upgrade(at: path) == 2)
+        let index = try HashIndex.open(at: path)
+        #expect(try index.statistics().formatVersion == 3)
+        try Self.expectExact(index, codes)
+        try index.insert([(7, codes[0].code)])
+        _ = try index.remove(ids: [codes[1].id])
+        var expected = codes.filter { $0.id != codes[1].id } + [(7, codes[0].code)]
+        expected.sort { $0.id < $1.id }
+        try Self.expectExact(index, expected)
+    }
+
+    /// A flipped bit in any value hashidx owns is found by verify, naming the table and entry.
+    @Test(arguments: ["codes", "rowids", "sealed", "meta", "lost"]) func verifyFindsChangedBytesByChecksum(table: String) throws {
+        let dir = TemporaryDirectory()
+        let path = try Self.goldenCopy(dir, version: 3)
+        do {
+            let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: 64)
+            try env.setMapSize(0)
+            let txn = try env.begin(readOnly: false)
+            let db = try txn.openDatabase(table == "lost" ? "codes" : table)
+            let cursor = try txn.cursor(db)
+            var entry = try cursor.first()
+            if table == "meta" { while let e = entry, Array(e.key) != Array("header".utf8) { entry = try cursor.next() } }
+            // Sealed: the last chunk (row numbers of the last table), past the checks made at open.
+            if table == "sealed" { while let next = try cursor.next() { entry = next } }
+            let key = Array(entry!.key)
+            var value = Array(entry!.value)
+            if table == "lost" {
+                _ = try key.withUnsafeBytes { try txn.delete(db, key: $0) }
+            } else {
+                // A bit that no other check reads: the last byte's top bit (for meta: the header's last byte).
+                value[value.count - 1] ^= 0x80
+                try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try txn.put(db, key: k, value: v) } }
+            }
+            try txn.commit()
+        }
+        let index = try? HashIndex.open(at: path, mode: .readOnly)
+        guard let index else {
+            // A changed header can fail to open at all; that is a refusal too.
+            #expect(table == "meta")
+            return
+        }
+        #expect { try index.verify() } throws: { error in
+            guard case .corrupt(let what) = error as? HashIdxError else { return false }
+            // A lost chunk is missed by the reader's own checks first, which is as good.
+            return table == "lost" ? what.contains("has no value") || what.contains("lacks chunk")
+                : what.contains("table '\(table)'") && what.contains("CRC-32")
+        }
     }
 
     @Test func version1IsReadableAndUpgradedOnlyOnRequest() throws {
@@ -64,16 +124,16 @@ import LMDB
         do {
             let index = try HashIndex.open(at: path)
             try Self.expectExact(index, codes)
-            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 2)) {
+            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 3)) {
                 try index.insert([(1, codes[0].code)])
             }
-            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 2)) { try index.remove(ids: [codes[0].id]) }
+            #expect(throws: HashIdxError.olderFormat(path: path, found: 1, current: 3)) { try index.remove(ids: [codes[0].id]) }
             #expect(try index.count == codes.count, "a refused write changes nothing")
         }
         #expect(try HashIndex.upgrade(at: path) == 1)
-        #expect(try HashIndex.upgrade(at: path) == 2, "upgrading a current index does nothing")
+        #expect(try HashIndex.upgrade(at: path) == 3, "upgrading a current index does nothing")
         let index = try HashIndex.open(at: path)
-        #expect(try index.statistics().formatVersion == 2)
+        #expect(try index.statistics().formatVersion == 3)
         #expect(try index.statistics().sealedRows == codes.count)
         try Self.expectExact(index, codes)
         try index.insert([(7, codes[0].code)])
@@ -100,11 +160,11 @@ import LMDB
     }
 
     @Test func headerBytesMatchFormatDocument() throws {
-        let header = Format.Header(version: 2, layout: try SubstringLayout(bits: 64, substringCount: 3),
+        let header = Format.Header(version: 3, layout: try SubstringLayout(bits: 64, substringCount: 3),
                                    rowsPerChunk: Format.rowsPerChunk(codeBytes: 8))
         let hex = header.encoded().map { String(format: "%02x", $0) }.joined()
         // FORMAT.md, "Worked example".
-        #expect(hex == "6861736869647800" + "00000002" + "00000040" + "00000003" + "00008000" + "00000016" + "00160015" + "002b0015")
+        #expect(hex == "6861736869647800" + "00000003" + "00000040" + "00000003" + "00008000" + "00000016" + "00160015" + "002b0015")
         let decoded = try header.encoded().withUnsafeBytes { try Format.Header.decode($0, path: "x") }
         #expect(decoded == header)
         #expect(Format.rowsPerChunk(codeBytes: 8) == 32768)
@@ -115,18 +175,18 @@ import LMDB
     @Test func newerFormatVersionIsRefused() throws {
         let dir = TemporaryDirectory()
         let path = try Self.goldenCopy(dir)
-        // Rewrite the version field (bytes 8..<12 of the header record) to 3.
+        // Rewrite the version field (bytes 8..<12 of the header record) to 4.
         do {
             let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: 8)
             let txn = try env.begin(readOnly: false)
             let meta = try txn.openDatabase("meta")
             var bytes = Array(try Array("header".utf8).withUnsafeBytes { try txn.get(meta, key: $0) }!)
-            bytes[11] = 3
+            bytes[11] = 4
             try Array("header".utf8).withUnsafeBytes { k in try bytes.withUnsafeBytes { v in try txn.put(meta, key: k, value: v) } }
             try txn.commit()
         }
-        #expect(throws: HashIdxError.newerFormat(found: 3, supported: 2)) { try HashIndex.open(at: path) }
-        #expect(HashIdxError.newerFormat(found: 3, supported: 2).description.contains("format version 3, newer than the newest this build reads (2)"))
+        #expect(throws: HashIdxError.newerFormat(found: 4, supported: 3)) { try HashIndex.open(at: path) }
+        #expect(HashIdxError.newerFormat(found: 4, supported: 3).description.contains("format version 4, newer than the newest this build reads (3)"))
     }
 
     /// Counts and shapes read from the file are checked before anything is sized by them: a
@@ -141,7 +201,7 @@ import LMDB
     ])
     func lyingRecordsAreRefusedNotTrusted(record: String, bytes: [UInt8]) throws {
         let dir = TemporaryDirectory()
-        let path = try Self.goldenCopy(dir, version: 2)
+        let path = try Self.goldenCopy(dir, version: 3)
         do {
             let env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: 16)
             let txn = try env.begin(readOnly: false)
@@ -209,7 +269,9 @@ import LMDB
         #expect(try hex("sub.1", [0, 0, 0, 0]) == "00000000")
         #expect(try hex("sub.2", [0, 0, 0, 0]) == "00000000")
         #expect(try hex("meta", Array("rows".utf8)) == "0000000000000001")
-        #expect(try hex("meta", Array("header".utf8))!.hasPrefix("686173686964780000000002"))
+        #expect(try hex("meta", Array("header".utf8))!.hasPrefix("686173686964780000000003"))
+        // Checksums: CRC-32 of the code chunk's 8 bytes, little-endian, under "c" + its key.
+        #expect(try hex("sums", [0x63, 0, 0, 0, 0]) == "619b00c8")
         txn.abort()
     }
 
