@@ -40,6 +40,8 @@ extension HashIndex {
         let stamp: timespec?
         do {
             let index = try HashIndex.open(at: path)
+            // A damaged index is refused before anything is rewritten.
+            try index.verify()
             try index.compact()
             stamp = modified()
             do {

@@ -190,6 +190,9 @@ extension HashIndex {
         guard header.version == Format.version else {
             throw .olderFormat(path: path, found: header.version, current: Format.version)
         }
+        // The checks a reader makes when it loads the index's shape (records, chunk sizes,
+        // tombstones, sealed directories) run first: a write never builds on a damaged index.
+        do { _ = try withReader { $0.count } } catch { throw .wrap(error, operation) }
         do {
             return try writeLock.withLock {
                 try growMapAhead(reserve: reserve)

@@ -214,7 +214,8 @@ import LMDB
                     Issue.record("case \(n) (\(kind)): a failed \(args[0]) changed the index: \(r.stderr.suffix(300))")
                 }
                 if r.status != 0 {
-                    #expect(r.stderr.hasPrefix("Error: "), "case \(n) (\(kind)): \(args.joined(separator: " ")): no message: \(r.stderr.prefix(200))")
+                    #expect(r.stderr.hasPrefix("Error: ") || r.stderr.contains("\nError: "),
+                            "case \(n) (\(kind)): \(args.joined(separator: " ")): no message: \(r.stderr.prefix(200))")
                 }
             }
         }
