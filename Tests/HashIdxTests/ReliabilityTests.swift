@@ -371,3 +371,80 @@ import LMDB
                            64, "--hidden must be positive sizes", "--hidden 60,,30")
     }
 }
+
+/// kill -9 at random points of every command that writes: afterwards the index verifies and
+/// holds either the state before the command or the state after it, and an output file is
+/// either the old one or the whole new one. `HASHIDX_KILL_ROUNDS` sets the rounds per command
+/// (default 6; RELIABILITY.md gives the long run).
+@Suite struct KillTests {
+    static let rounds = ProcessInfo.processInfo.environment["HASHIDX_KILL_ROUNDS"].flatMap(Int.init) ?? 6
+
+    /// Starts `args`, kills it after a random delay below `maxMilliseconds`, and waits.
+    static func runAndKill(_ args: [String], _ rng: inout SeededRandom, maxMilliseconds: UInt64) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: Double(rng.next() % maxMilliseconds) / 1000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    @Test func killedRemoveAndCompactLeaveBeforeOrAfter() throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 64, count: 60_000, .uniform, seed: 41)
+        let victims = data.prefix(20_000).map(\.id)
+        try (victims.map(String.init).joined(separator: "\n") + "\n").write(toFile: dir.sub("victims.txt"), atomically: true, encoding: .utf8)
+        var rng = SeededRandom(seed: 42)
+        for round in 0..<Self.rounds {
+            let idx = dir.sub("idx\(round)")
+            do {
+                let index = try HashIndex.create(at: idx, .init(bits: 64, substringCount: 3))
+                index.maintenance = MaintenancePolicy(minimumDeltaRows: 1 << 30, deltaShare: 100, deadShare: 100)
+                try index.insert(Array(data[..<40_000]))
+                try index.compact()
+                try index.insert(Array(data[40_000...]))  // rows since the merge
+                _ = try index.remove(ids: Array(data[50_000..<50_100].map(\.id)))  // tombstones
+            }
+            let before = try ReliabilityTests.contents(idx)
+            try Self.runAndKill(["remove", idx, dir.sub("victims.txt")], &rng, maxMilliseconds: 400)
+            let afterRemove = try ReliabilityTests.contents(idx)
+            let count = try HashIndex.open(at: idx, mode: .readOnly).count
+            #expect(afterRemove == before || count == 60_000 - 100 - 20_000, "round \(round): remove left \(count) codes")
+            let beforeCompact = try ReliabilityTests.contents(idx).filter { !$0.hasPrefix("meta") }
+            try Self.runAndKill(["compact", idx], &rng, maxMilliseconds: 600)
+            let afterCompact = try ReliabilityTests.contents(idx).filter { !$0.hasPrefix("meta") }
+            #expect(afterCompact == beforeCompact, "round \(round): a killed compact changed what the index holds")
+            // Still writable.
+            let index = try HashIndex.open(at: idx)
+            try index.insert([(UInt64(1) << 50, data[0].code)])
+            #expect(try index.verify() == (try index.count))
+        }
+    }
+
+    @Test func killedTrainAndEncodeLeaveOldOrWholeOutputs() throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 43)
+        var values = [Float](repeating: 0, count: 40_000 * 32)
+        for i in values.indices { values[i] = Float(rng.next() % 1000) / 1000 }
+        try Data(NpyWriter.file(descr: "<f4", shape: [40_000, 32], data: values.withUnsafeBytes { Array($0) })).write(to: URL(fileURLWithPath: dir.sub("x.npy")))
+        let model = dir.sub("model")
+        #expect(try CLI.run(["train", "--method", "itq", "--bits", "32", "--input", dir.sub("x.npy"), "--output", model]).status == 0)
+        let whole = dir.sub("whole.npy")
+        #expect(try CLI.run(["encode", model, "--input", dir.sub("x.npy"), "--output", whole, "--output-format", "npy"]).status == 0)
+        let expected = ReliabilityTests.bytes(whole)
+        let oldModel = ReliabilityTests.bytes(model)
+        for round in 0..<Self.rounds {
+            let out = dir.sub("codes\(round).npy")
+            try Self.runAndKill(["encode", model, "--input", dir.sub("x.npy"), "--output", out, "--output-format", "npy"], &rng, maxMilliseconds: 300)
+            let got = ReliabilityTests.bytes(out)
+            #expect(got.isEmpty || got == expected, "round \(round): encode left \(got.count) bytes, expected none or \(expected.count)")
+            try Self.runAndKill(["train", "--method", "itq", "--bits", "32", "--seed", String(round + 2), "--input", dir.sub("x.npy"), "--output", model], &rng, maxMilliseconds: 1500)
+            let now = ReliabilityTests.bytes(model)
+            #expect(now == oldModel || (now.count == oldModel.count && (try? EncoderArchive.decode(Array(now))) != nil),
+                    "round \(round): the model is neither the old one nor a whole new one")
+        }
+    }
+}
