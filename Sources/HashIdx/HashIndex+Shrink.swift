@@ -10,8 +10,18 @@ public struct ShrinkSummary: Sendable, Equatable {
     /// Size of data.mdb before and after, in bytes.
     public var bytesBefore: Int
     public var bytesAfter: Int
-    /// False when another process had the index open, so the file was left as it was.
+    /// False when the file was left at its size (the merge still happened).
     public var shrunk: Bool
+    /// Why the file was not shrunk: another process had the index open or wrote to it, or the
+    /// compacted copy could not be written (for example, no room for it on the disk).
+    public var reason: String?
+
+    public init(bytesBefore: Int, bytesAfter: Int, shrunk: Bool, reason: String? = nil) {
+        self.bytesBefore = bytesBefore
+        self.bytesAfter = bytesAfter
+        self.shrunk = shrunk
+        self.reason = reason
+    }
 }
 
 extension HashIndex {
@@ -22,7 +32,9 @@ extension HashIndex {
     /// open holds a shared lock on `lock.mdb`) and nothing was committed since the copy began;
     /// otherwise the merge still happened and the file keeps its size. Processes that open the
     /// index meanwhile wait for the swap. Call it with no `HashIndex` of `path` open in this process.
-    /// - Throws: ``HashIdxError`` if the index cannot be opened, merged or copied.
+    /// - Throws: ``HashIdxError`` if the index cannot be opened, verified or merged. A copy that
+    ///   cannot be written (a full disk) is not an error: the merged index stays, unshrunk, and
+    ///   ``ShrinkSummary/reason`` says why.
     public static func shrink(at path: String) throws(HashIdxError) -> ShrinkSummary {
         let data = path + "/data.mdb"
         func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: data))?[.size] as? Int) ?? 0 }
@@ -38,18 +50,24 @@ extension HashIndex {
         let scratch = path + "/.shrink-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let stamp: timespec?
+        var copyFailure: String?
         do {
             let index = try HashIndex.open(at: path)
             // A damaged index is refused before anything is rewritten.
             try index.verify()
             try index.compact()
             stamp = modified()
-            do {
-                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
-            } catch { throw HashIdxError.storage(LMDBError(code: 17), operation: "creating '\(scratch)': \(error.localizedDescription)") }
-            do { try index.environment.copyCompacted(to: scratch) } catch { throw HashIdxError.wrap(error, "copying '\(path)' compactly") }
+            if mkdir(scratch, 0o755) != 0 {
+                copyFailure = "cannot create '\(scratch)': \(String(cString: strerror(errno)))"
+            } else {
+                do { try index.environment.copyCompacted(to: scratch) } catch {
+                    copyFailure = "the compacted copy could not be written: \(HashIdxError.wrap(error, "copying"))"
+                }
+            }
         }  // the index closes here: this process no longer holds LMDB's lock
-        let unchanged = ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false)
+        if let copyFailure { return ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false, reason: copyFailure) }
+        let unchanged = ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false,
+                                      reason: "another process had the index open or wrote to it")
         let lockFD = Glibc.open(path + "/lock.mdb", O_RDWR)
         guard lockFD >= 0 else { return unchanged }
         defer { Glibc.close(lockFD) }
@@ -63,7 +81,8 @@ extension HashIndex {
             return unchanged   // a commit landed after the copy's snapshot: the copy would lose it
         }
         guard rename(scratch + "/data.mdb", data) == 0 else {
-            throw .storage(LMDBError(code: errno), operation: "replacing '\(data)' with its compacted copy")
+            return ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false,
+                                 reason: "the compacted copy could not replace data.mdb: \(String(cString: strerror(errno)))")
         }
         let dirFD = Glibc.open(path, O_RDONLY)
         if dirFD >= 0 { fsync(dirFD); Glibc.close(dirFD) }

@@ -19,7 +19,7 @@ struct Compact: ParsableCommand {
         let shrink = try HashIndex.shrink(at: target.index)
         let after = try statistics()
         diagnose("compacted: \(after.count) codes, \(before.rows) rows before, \(after.rows) after; file \(shrink.bytesBefore) bytes before, \(shrink.bytesAfter) after"
-                 + (shrink.shrunk ? "" : " (not shrunk: another process had the index open or wrote to it)"))
+                 + (shrink.shrunk ? "" : " (not shrunk: \(shrink.reason ?? "unknown"))"))
     }
 
     /// Statistics from an instance that is closed again before the next one opens.
