@@ -107,7 +107,7 @@ def hashidx_batch(binary, args, repeats):
     """Best of `repeats` runs of one `hashidx search|knn` batch on one thread with --prefault:
     (answers, peak resident KiB, per-query engine seconds)."""
     def once():
-        p, peak = hashidx(binary, args + ["--format", "json", "--threads", "1", "--prefault"], timed=True)
+        p, peak = hashidx(binary, args + ["--format", "jsonl", "--threads", "1", "--prefault"], timed=True)
         out = [json.loads(line) for line in p.stdout.splitlines()]
         return (out, peak), sum(o["stats"]["seconds"] for o in out)
     (out, peak), _ = best_of(repeats, once)

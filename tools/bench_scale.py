@@ -65,7 +65,7 @@ def main():
         for mode, values in (("search", (0, 2, 4)), ("knn", (1, 10, 100))):
             for v in values:
                 flag = ["--radius", str(v)] if mode == "search" else ["-k", str(v)]
-                p, wall, peak = run([a.binary, mode, index] + flag + ["--queries", qfile, "--format", "json", "--threads", "1"]
+                p, wall, peak = run([a.binary, mode, index] + flag + ["--queries", qfile, "--format", "jsonl", "--threads", "1"]
                                     + (["--prefault"] if a.prefault else []))
                 out = [json.loads(line) for line in p.stdout.splitlines()]
                 secs = np.array([o["stats"]["seconds"] for o in out])

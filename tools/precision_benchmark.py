@@ -102,7 +102,7 @@ def main():
                                  "--query-labels", f"{s}/queries_labels.npy", "--format", "json"]).stdout)
             db = np.load(f"{s}/db{bits}{method}.npy"); q = np.load(f"{s}/q{bits}{method}.npy")
             open(f"{s}/q.txt", "w").write("\n".join(r.tobytes().hex() for r in q) + "\n")
-            look = [json.loads(l)["stats"]["seconds"] for l in run([a.binary, "search", index, "--radius", "2", "--queries", f"{s}/q.txt", "--format", "json", "--threads", "1"]).stdout.splitlines()]
+            look = [json.loads(l)["stats"]["seconds"] for l in run([a.binary, "search", index, "--radius", "2", "--queries", f"{s}/q.txt", "--format", "jsonl", "--threads", "1"]).stdout.splitlines()]
             np_map, np_p2 = numpy_check(db, q, dbl, ql, bits)
             assert abs(np_map - ev["mean_average_precision_tie_aware"]) < 1e-9, (np_map, ev["mean_average_precision_tie_aware"])
             assert abs(np_p2 - ev["precision_at_radius"]) < 1e-9, (np_p2, ev["precision_at_radius"])

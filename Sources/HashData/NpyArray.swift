@@ -59,6 +59,11 @@ public struct NpyHeader: Equatable, Sendable {
 public enum NpyWriter {
     /// The complete file: header for `descr` and `shape`, then `data` (already in C order).
     public static func file(descr: String, shape: [Int], data: [UInt8]) -> [UInt8] {
+        header(descr: descr, shape: shape) + data
+    }
+
+    /// The header alone (magic, version 1.0, the dictionary padded to 64 bytes): the data follows.
+    public static func header(descr: String, shape: [Int]) -> [UInt8] {
         let dims = shape.count == 1 ? "\(shape[0])," : shape.map(String.init).joined(separator: ", ")
         var text = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(dims)), }"
         let unpadded = 10 + text.utf8.count + 1
@@ -67,7 +72,6 @@ public enum NpyWriter {
         let len = text.utf8.count
         out += [UInt8(len & 0xff), UInt8(len >> 8)]
         out += Array(text.utf8)
-        out += data
         return out
     }
 }

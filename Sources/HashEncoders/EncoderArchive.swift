@@ -32,6 +32,29 @@ public struct EncoderArchive: Equatable, Sendable {
             && a.settings == b.settings && a.tensors.map(\.name) == b.tensors.map(\.name) && a.tensors.map(\.matrix) == b.tensors.map(\.matrix)
     }
 
+    /// What an archive holds, without its tensor values: for `hashidx model inspect` and `stat`.
+    public struct Summary: Codable, Equatable, Sendable {
+        public struct Tensor: Codable, Equatable, Sendable {
+            public var name: String
+            public var rows: Int
+            public var columns: Int
+        }
+        public var method: String
+        public var archiveVersion: Int
+        public var bits: Int
+        public var dimension: Int
+        public var settings: [String: String]
+        public var tensors: [Tensor]
+        /// Float64 parameters in all tensors.
+        public var parameters: Int
+    }
+
+    public var summary: Summary {
+        Summary(method: method, archiveVersion: version, bits: bits, dimension: dimension, settings: settings,
+                tensors: tensors.map { .init(name: $0.name, rows: $0.matrix.rows, columns: $0.matrix.columns) },
+                parameters: tensors.reduce(0) { $0 + $1.matrix.rows * $1.matrix.columns })
+    }
+
     /// The tensor called `name`.
     public func tensor(_ name: String) throws(EncoderError) -> Matrix {
         guard let t = tensors.first(where: { $0.name == name }) else { throw .invalidArchive("the \(method) archive has no tensor '\(name)'") }

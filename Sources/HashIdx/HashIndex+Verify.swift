@@ -38,19 +38,41 @@ public struct IndexStatistics: Sendable, Codable, Equatable {
 
 extension HashIndex {
     /// Every stored id and code, in row order: ids, and codes packed back to back (⌈B/8⌉ bytes each).
+    /// Holds the whole index in memory; ``forEachCode(batchSize:_:)`` streams it instead.
     public func exportCodes() throws(HashIdxError) -> (ids: [UInt64], packed: [UInt8]) {
+        var ids = [UInt64](), packed = [UInt8]()
         do {
-            return try withReader { r in
+            try forEachCode { i, p in
+                ids += i
+                packed += p
+            }
+        } catch let e as HashIdxError { throw e } catch { throw .wrap(error, "export") }
+        return (ids, packed)
+    }
+
+    /// Calls `body` with consecutive batches of up to `batchSize` stored codes, in row order (id
+    /// order for the sealed rows, then the rows written since the last merge), all from one
+    /// snapshot: their ids, and the codes packed back to back (⌈B/8⌉ bytes each).
+    /// - Throws: ``HashIdxError`` for a damaged index, or what `body` throws.
+    public func forEachCode(batchSize: Int = 65536, _ body: (_ ids: [UInt64], _ packed: [UInt8]) throws -> Void) throws {
+        let size = max(1, batchSize)
+        do {
+            try withReader { r in
                 var ids = [UInt64](), packed = [UInt8]()
-                ids.reserveCapacity(r.count)
-                packed.reserveCapacity(r.count * codeBytes)
+                ids.reserveCapacity(min(size, r.count))
+                packed.reserveCapacity(min(size, r.count) * codeBytes)
                 for row in 0..<r.rows where !r.isDead(row) {
                     ids.append(r.id(ofRow: row))
                     packed.append(contentsOf: UnsafeRawBufferPointer(start: r.codePointer(row), count: codeBytes))
+                    if ids.count == size {
+                        try body(ids, packed)
+                        ids.removeAll(keepingCapacity: true)
+                        packed.removeAll(keepingCapacity: true)
+                    }
                 }
-                return (ids, packed)
+                if !ids.isEmpty { try body(ids, packed) }
             }
-        } catch { throw .wrap(error, "export") }
+        } catch let e as LMDBError { throw HashIdxError.wrap(e, "export") }
     }
 
     /// Counts and sizes of every table.

@@ -1,5 +1,5 @@
 /// One stored code found by a query.
-public struct Neighbor: Hashable, Sendable {
+public struct Neighbor: Hashable, Sendable, Codable {
     /// The external id given at insertion.
     public let id: UInt64
     /// Hamming distance to the query, in bits.
@@ -30,7 +30,7 @@ public enum PathChoice: Sendable {
 }
 
 /// Per-query work counters, returned with every result (never kept globally).
-public struct QueryStatistics: Sendable, Equatable {
+public struct QueryStatistics: Sendable, Equatable, Codable {
     /// Substring-table look-ups (keys probed).
     public var lookups = 0
     /// Distinct stored codes whose full distance was computed (for a scan: every code).
@@ -50,7 +50,12 @@ public struct QueryStatistics: Sendable, Equatable {
 }
 
 /// The answer to one query: neighbours sorted by (distance, id), ascending, and its statistics.
-public struct SearchResult: Sendable {
+public struct SearchResult: Sendable, Equatable, Codable {
     public var neighbors: [Neighbor]
     public var statistics: QueryStatistics
+
+    public init(neighbors: [Neighbor], statistics: QueryStatistics) {
+        self.neighbors = neighbors
+        self.statistics = statistics
+    }
 }

@@ -7,6 +7,7 @@ import Hamming
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add (or replace) codes, one transaction per batch (default: the whole input, up to 10M codes).",
+        usage: "hashidx add <index> [<file>] [--input-format hex|raw|npy] [<options>]\nhashidx add <index> --vectors <file> [--ids <file>] [<options>]",
         discussion: """
         hex: one '<id> <hex>' per line, or '<hex>' alone on every line (blank lines and lines \
         starting with '#' are skipped). raw: packed codes back to back, ⌈B/8⌉ bytes each. npy: a \

@@ -2,7 +2,9 @@ import ArgumentParser
 import HashIdx
 
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create an empty index for B-bit codes.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create an empty index for B-bit codes.",
+        usage: "hashidx create <index> (--bits <bits> | --encoder <model>) [<options>]")
 
     @OptionGroup var target: IndexArgument
 

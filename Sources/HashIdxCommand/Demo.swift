@@ -8,6 +8,7 @@ import Hamming
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Index Fashion-MNIST by hash codes and query it (or, with --synthetic, seeded clustered codes).",
+        usage: "hashidx demo [--synthetic] [<options>]",
         discussion: """
         Default: trains PCA-ITQ on the 60,000 Fashion-MNIST training images (Debian's
         dataset-fashion-mnist), stores them in an index that keeps the encoder, then searches it

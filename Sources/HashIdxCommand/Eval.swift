@@ -8,9 +8,10 @@ import Hamming
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrieval quality of codes: tie-aware and classic mAP, mAP@K, P@N, R@N, precision within radius.",
+        usage: "hashidx eval (--database <codes.npy> | --index <index>)\n  --queries <codes.npy> --database-labels <file> --query-labels <file>\n  [<options>]",
         discussion: """
-        Codes are uint8 .npy arrays of shape (N, ⌈B/8⌉) (as 'hashidx encode --output-format npy'
-        writes) or an index (--index, ids = database positions). Relevant = same label. With
+        Codes are uint8 .npy arrays of shape (N, ⌈B/8⌉) (as 'hashidx encode --output-format npy' \
+        writes) or an index (--index, ids = database positions). Relevant = same label. With \
         --index, precision within --radius comes from real range queries on the index.
         """)
 
@@ -71,7 +72,7 @@ struct Eval: ParsableCommand {
         diagnose("evaluated \(q.count) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
         if let svg { try AtomicOutputFile.write(Array(precisionRecallSVG(report).utf8), to: svg) }
         switch format {
-        case .json:
+        case .json, .jsonl:
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
             e.keyEncodingStrategy = .convertToSnakeCase

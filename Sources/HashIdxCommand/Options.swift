@@ -9,7 +9,25 @@ extension CodeFormat: ExpressibleByArgument {}
 
 /// Output formats for query and statistics results.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
+    /// Lines for people.
+    case text
+    /// One JSON document.
+    case json
+    /// JSON Lines: one JSON object per query (search and knn only).
+    case jsonl
+}
+
+/// The JSON encoder of every machine-readable output: snake_case keys, sorted.
+func jsonEncoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    e.keyEncodingStrategy = .convertToSnakeCase
+    return e
+}
+
+/// Writes `value` as one JSON document on standard output.
+func emitJSON(_ value: some Encodable) throws {
+    try emit(String(decoding: try jsonEncoder().encode(value), as: UTF8.self))
 }
 
 /// The index directory argument.
@@ -32,7 +50,7 @@ struct QueryOptions: ParsableArguments {
     @Option(name: .long, help: "A file of query vectors, encoded with the index's encoder (.fvecs, .bvecs, .npy, IDX).")
     var vectorQueries: String?
 
-    @Option(name: .long, help: "Output format: text or json (one JSON object per query, one per line).")
+    @Option(name: .long, help: "Output format: text, json (one document: an array with one object per query) or jsonl (one object per query and line).")
     var format: OutputFormat = .text
 
     @Option(name: .long, help: "Force a search path: auto, probe or scan (the answer is the same).")
@@ -83,18 +101,24 @@ enum PathOption: String, ExpressibleByArgument, CaseIterable {
 
 /// Prints query results in the chosen format.
 enum ResultPrinter {
+    /// One query's answer as JSON: `{"query", "neighbors": [{"id", "distance"}], "stats": {…}}`.
+    struct QueryOutput: Encodable {
+        var query: Int
+        var neighbors: [Neighbor]
+        var stats: QueryStatistics
+    }
+
     static func print(_ results: [SearchResult], format: OutputFormat) throws {
+        let encoder = jsonEncoder()
         var out = ""
         out.reserveCapacity(results.count * 64)
+        if format == .json { out += "[" }
         for (i, r) in results.enumerated() {
             let s = r.statistics
             switch format {
-            case .json:
-                out += "{\"query\": \(i), \"neighbors\": ["
-                out += r.neighbors.map { "{\"id\": \($0.id), \"distance\": \($0.distance)}" }.joined(separator: ", ")
-                out += "], \"stats\": {\"lookups\": \(s.lookups), \"candidates\": \(s.candidates), \"duplicates\": \(s.duplicates), "
-                out += "\"radius_reached\": \(s.radiusReached), \"path\": \"\(s.path.rawValue)\", "
-                out += "\"switched_to_scan\": \(s.switchedToScan), \"seconds\": \(s.seconds)}}\n"
+            case .json, .jsonl:
+                let object = String(decoding: try encoder.encode(QueryOutput(query: i, neighbors: r.neighbors, stats: s)), as: UTF8.self)
+                out += format == .json ? (i == 0 ? "\n" : ",\n") + object : object + "\n"
             case .text:
                 out += "# query \(i): \(r.neighbors.count) result\(r.neighbors.count == 1 ? "" : "s"), path \(s.path.rawValue), "
                 out += "\(s.lookups) lookups, \(s.candidates) candidates, \(String(format: "%.6f", s.seconds)) s\n"
@@ -102,6 +126,7 @@ enum ResultPrinter {
             }
             if out.utf8.count > 1 << 20 { try StandardStream.output(out); out = "" }
         }
+        if format == .json { out += "\n]\n" }
         try StandardStream.output(out)
     }
 }

@@ -4,6 +4,7 @@ import HashIdx
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Range query: every stored code within Hamming distance R (inclusive).",
+        usage: "hashidx search <index> --radius <r> (--query <hex> | --queries <file> |\n  --vector-queries <file>) [<options>]",
         discussion: "Results are sorted by (distance, id).")
 
     @OptionGroup var target: IndexArgument
@@ -31,6 +32,7 @@ struct Knn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knn",
         abstract: "Exact k nearest neighbours by Hamming distance.",
+        usage: "hashidx knn <index> -k <k> (--query <hex> | --queries <file> |\n  --vector-queries <file>) [<options>]",
         discussion: "Results are sorted by (distance, id); ties at the k-th distance go to the smaller id.")
 
     @OptionGroup var target: IndexArgument

@@ -1,6 +1,22 @@
 import ArgumentParser
 import Foundation
+import HashData
+import HashEncoders
 import HashIdx
+
+/// `stat --format json`: the index statistics, plus the stored encoder's summary if it has one.
+struct StatOutput: Encodable {
+    var statistics: IndexStatistics
+    var encoder: EncoderArchive.Summary?
+
+    enum Keys: String, CodingKey { case encoder }
+
+    func encode(to encoder: any Encoder) throws {
+        try statistics.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(self.encoder, forKey: .encoder)
+    }
+}
 
 struct Stat: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the shape and size of an index.")
@@ -13,12 +29,13 @@ struct Stat: ParsableCommand {
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         let s = try index.statistics()
+        let model: EncoderArchive.Summary?
+        do { model = try index.encoderBlob().map { try EncoderArchive.decode($0).summary } } catch {
+            throw DataError(file: target.index, "the stored encoder cannot be read: \(error)")
+        }
         switch format {
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            try emit(String(decoding: try encoder.encode(s), as: UTF8.self))
+        case .json, .jsonl:
+            try emitJSON(StatOutput(statistics: s, encoder: model))
         case .text:
             try emit("format version   \(s.formatVersion)")
             try emit("bits             \(s.bits)")
@@ -32,6 +49,12 @@ struct Stat: ParsableCommand {
             try emit("map bytes        \(s.mapBytes)")
             for t in s.tables {
                 try emit("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
+            }
+            if let model {
+                try emit("encoder:")
+                try printSummary(model, format: .text, indent: "  ")
+            } else {
+                try emit("encoder          none (an index of codes)")
             }
         }
     }

@@ -22,6 +22,7 @@ extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an encoder (LSH, PCAH, PCA-ITQ, DH or SDH) on vectors and save it.",
+        usage: "hashidx train --method <method> --bits <bits> --input <file>\n  --output <file> [<options>]",
         discussion: "Vectors: .fvecs, .bvecs, .npy (float32/float64/uint8) or IDX (gzip or not, uint8 scaled to [0, 1]).")
 
     enum Method: String, ExpressibleByArgument, CaseIterable { case lsh, pcah, itq, dh, sdh }
@@ -162,9 +163,9 @@ struct Train: ParsableCommand {
 }
 
 struct Encode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Encode vectors with a trained model.")
-
-    enum Format: String, ExpressibleByArgument, CaseIterable { case hex, raw, npy }
+    static let configuration = CommandConfiguration(
+        abstract: "Encode vectors with a trained model.",
+        usage: "hashidx encode <model> --input <file> [--output <file>] [<options>]")
 
     @Argument(help: "The model file.")
     var model: String
@@ -172,8 +173,8 @@ struct Encode: ParsableCommand {
     var input: String
     @Option(name: .long, help: "Output file (default: standard output).")
     var output: String?
-    @Option(name: .long, help: "hex ('<row> <hex>' lines, ready for 'hashidx add'), raw or npy.")
-    var outputFormat: Format = .hex
+    @Option(name: .long, help: "hex ('<row> <hex>' lines, ready for 'hashidx add' and '--queries'), raw or npy (default: from the --output name, else hex).")
+    var outputFormat: CodeFormat?
 
     func run() throws {
         let encoder = try loadModel(model)
@@ -183,7 +184,7 @@ struct Encode: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         let n = (encoder.bits + 7) / 8
         var bytes: [UInt8]
-        switch outputFormat {
+        switch outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex {
         case .raw: bytes = packed
         case .npy: bytes = NpyWriter.file(descr: "|u1", shape: [x.rows, n], data: packed)
         case .hex:

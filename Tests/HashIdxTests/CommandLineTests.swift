@@ -108,7 +108,7 @@ final class Flag: @unchecked Sendable {
         let qfile = dir.sub("q.txt")
         try (qs.map(\.hex).joined(separator: "\n") + "\n").write(toFile: qfile, atomically: true, encoding: .utf8)
 
-        let search = try CLI.run(["search", idx, "--radius", "4", "--queries", qfile, "--format", "json"])
+        let search = try CLI.run(["search", idx, "--radius", "4", "--queries", qfile, "--format", "jsonl"])
         #expect(search.status == 0, "\(search.stderr)")
         let lines = search.stdout.split(separator: "\n")
         #expect(lines.count == qs.count)
@@ -135,7 +135,7 @@ final class Flag: @unchecked Sendable {
         let victims = data.prefix(50).map(\.id)
         #expect(try CLI.run(["remove", idx, "-"], stdin: victims.map(String.init).joined(separator: "\n")).status == 0)
         oracle.remove(victims)
-        let after = try CLI.run(["knn", idx, "-k", "3", "--query", qs[0].hex, "--format", "json"])
+        let after = try CLI.run(["knn", idx, "-k", "3", "--query", qs[0].hex, "--format", "jsonl"])
         let obj = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as! [String: Any]
         let got = (obj["neighbors"] as! [[String: Any]]).map { Neighbor(id: UInt64($0["id"] as! Int), distance: $0["distance"] as! Int) }
         #expect(got == oracle.nearest(qs[0], k: 3))
@@ -302,5 +302,129 @@ final class Flag: @unchecked Sendable {
         #expect(try String(contentsOfFile: dir.sub("pr.svg"), encoding: .utf8).contains("<polyline"))
         let bad = try CLI.run(["eval", "--database", dir.sub("db.npy"), "--queries", dir.sub("q.npy"), "--database-labels", dir.sub("ql.txt"), "--query-labels", dir.sub("ql.txt")])
         #expect(bad.status != 0 && bad.stderr.contains("expected 300 labels, found 20"))
+    }
+}
+
+/// The command as a pipeline citizen: export round trips, JSON documents and lines, models.
+@Suite struct PipelineTests {
+    @Test func exportRoundTripsThroughAddInEveryFormat() throws {
+        let dir = TemporaryDirectory()
+        let idx = dir.sub("idx")
+        let data = dataset(bits: 20, count: 500, .clustered, seed: 51)
+        #expect(try CLI.run(["create", idx, "--bits", "20"]).status == 0)
+        #expect(try CLI.run(["add", idx, "-"], stdin: data.map { "\($0.id) \($0.code.hex)" }.joined(separator: "\n") + "\n").status == 0)
+        #expect(try CLI.run(["remove", idx, "-"], stdin: "\(data[3].id)\n").status == 0)
+        var expected = Oracle()
+        expected.insert(data)
+        expected.remove([data[3].id])
+        for format in ["hex", "raw", "npy"] {
+            let out = dir.sub("codes.\(format)"), ids = dir.sub("ids-\(format).txt")
+            var args = ["export", idx, "--output", out]
+            if format != "hex" { args += ["--ids", ids] }
+            let e = try CLI.run(args)
+            #expect(e.status == 0 && e.stderr.contains("exported 499 codes (\(format))"), "\(e.stderr)")
+            let copy = dir.sub("copy-\(format)")
+            #expect(try CLI.run(["create", copy, "--bits", "20"]).status == 0)
+            var add = ["add", copy, out]
+            if format != "hex" { add += ["--ids", ids] }
+            let a = try CLI.run(add)
+            #expect(a.status == 0, "\(format): \(a.stderr)")
+            let index = try HashIndex.open(at: copy, mode: .readOnly)
+            #expect(try index.count == 499)
+            for (id, code) in expected.entries { #expect(try index.code(for: id) == code, "\(format): id \(id)") }
+        }
+        // Hex on standard output pipes straight into add.
+        let hex = try CLI.run(["export", idx])
+        let piped = dir.sub("piped")
+        #expect(try CLI.run(["create", piped, "--bits", "20"]).status == 0)
+        #expect(try CLI.run(["add", piped, "-"], stdin: hex.stdout).status == 0)
+        #expect(try HashIndex.open(at: piped, mode: .readOnly).count == 499)
+    }
+
+    @Test func jsonIsOneDocumentAndJsonlOneObjectPerLine() throws {
+        let dir = TemporaryDirectory()
+        let idx = dir.sub("idx")
+        #expect(try CLI.run(["create", idx, "--bits", "16"]).status == 0)
+        #expect(try CLI.run(["add", idx, "-"], stdin: "1 aabb\n2 aabf\n3 0000\n").status == 0)
+        try "aabb\naaff\n".write(toFile: dir.sub("q.txt"), atomically: true, encoding: .utf8)
+        let doc = try CLI.run(["knn", idx, "-k", "2", "--queries", dir.sub("q.txt"), "--format", "json"])
+        #expect(doc.status == 0)
+        let parsed = try JSONSerialization.jsonObject(with: Data(doc.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.count == 2)
+        let first = parsed?.first?["neighbors"] as? [[String: Any]]
+        #expect(first?.map { $0["id"] as? Int } == [1, 2] && first?.map { $0["distance"] as? Int } == [0, 1])
+        #expect((parsed?.first?["stats"] as? [String: Any])?["radius_reached"] != nil)
+        let lines = try CLI.run(["knn", idx, "-k", "2", "--queries", dir.sub("q.txt"), "--format", "jsonl"])
+        let objects = lines.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == 2 && objects.allSatisfy { $0 != nil })
+        #expect(objects[1]?["query"] as? Int == 1)
+        // stat's JSON is one document, with the encoder (none here).
+        let stat = try CLI.run(["stat", idx, "--format", "json"])
+        let s = try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [String: Any]
+        #expect(s?["count"] as? Int == 3 && s?["encoder"] is NSNull)
+    }
+
+    @Test func trainEncodeAddKnnExportIsOnePipeline() throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 52)
+        var values = [Float](repeating: 0, count: 300 * 12)
+        for i in values.indices { values[i] = Float(rng.next() % 1000) / 1000 }
+        try Data(NpyWriter.file(descr: "<f4", shape: [300, 12], data: values.withUnsafeBytes { Array($0) })).write(to: URL(fileURLWithPath: dir.sub("x.npy")))
+        let model = dir.sub("model")
+        #expect(try CLI.run(["train", "--method", "itq", "--bits", "8", "--input", dir.sub("x.npy"), "--output", model]).status == 0)
+        let inspect = try CLI.run(["model", "inspect", model])
+        #expect(inspect.status == 0 && inspect.stdout.contains("method           itq") && inspect.stdout.contains("input dimension  12"), "\(inspect.stdout)")
+        let inspectJSON = try JSONSerialization.jsonObject(with: Data(try CLI.run(["model", "inspect", model, "--format", "json"]).stdout.utf8)) as? [String: Any]
+        #expect(inspectJSON?["bits"] as? Int == 8 && inspectJSON?["dimension"] as? Int == 12)
+        // encode --output x.npy writes npy (chosen by the name), which add reads by its magic.
+        #expect(try CLI.run(["encode", model, "--input", dir.sub("x.npy"), "--output", dir.sub("codes.npy")]).status == 0)
+        #expect(ReliabilityTests.bytes(dir.sub("codes.npy")).prefix(6) == Data([0x93] + Array("NUMPY".utf8)))
+        let idx = dir.sub("idx")
+        #expect(try CLI.run(["create", idx, "--encoder", model]).status == 0)
+        #expect(try CLI.run(["add", idx, dir.sub("codes.npy")]).status == 0)
+        let stat = try CLI.run(["stat", idx])
+        #expect(stat.stdout.contains("encoder:") && stat.stdout.contains("method           itq"), "\(stat.stdout)")
+        // encode's hex ('<row> <hex>') on standard output is a query file for knn.
+        let hex = try CLI.run(["encode", model, "--input", dir.sub("x.npy")])
+        let knn = try CLI.run(["knn", idx, "-k", "1", "--queries", "-", "--format", "jsonl"], stdin: hex.stdout)
+        #expect(knn.status == 0, "\(knn.stderr)")
+        let answers = knn.stdout.split(separator: "\n")
+        #expect(answers.count == 300)
+        // knn reads npy query codes too.
+        let npyKnn = try CLI.run(["knn", idx, "-k", "1", "--queries", dir.sub("codes.npy"), "--format", "jsonl"])
+        func neighbors(_ text: String) -> [String] {
+            text.split(separator: "\n").map { line in
+                let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                let found = (o?["neighbors"] as? [[String: Any]] ?? []).map { "\($0["id"] ?? ""):\($0["distance"] ?? "")" }
+                return "\(o?["query"] ?? "") \(found)"
+            }
+        }
+        #expect(neighbors(npyKnn.stdout) == neighbors(knn.stdout))
+        let export = try CLI.run(["export", idx])
+        #expect(export.stdout.split(separator: "\n").count == 300)
+    }
+
+    /// Help of every command: readable at 80 columns, and as recorded (HASHIDX_UPDATE_SNAPSHOTS=1
+    /// rewrites the snapshots in Tests/HashIdxTests/Snapshots).
+    @Test func helpTextIsReadableAndAsRecorded() throws {
+        let commands = [[], ["demo"], ["create"], ["add"], ["remove"], ["search"], ["knn"], ["export"], ["stat"], ["verify"],
+                        ["compact"], ["upgrade"], ["train"], ["encode"], ["model"], ["model", "inspect"], ["eval"]]
+        let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+        let update = ProcessInfo.processInfo.environment["HASHIDX_UPDATE_SNAPSHOTS"] == "1"
+        for command in commands {
+            let r = try CLI.run(command + ["--help"])
+            #expect(r.status == 0)
+            for line in r.stdout.split(separator: "\n") {
+                #expect(line.count <= 80, "hashidx \(command.joined(separator: " ")) --help has a line of \(line.count) columns: \(line)")
+            }
+            let file = snapshots.appendingPathComponent((["hashidx"] + command).joined(separator: "-") + ".txt")
+            if update {
+                try FileManager.default.createDirectory(at: snapshots, withIntermediateDirectories: true)
+                try r.stdout.write(to: file, atomically: true, encoding: .utf8)
+            } else {
+                let recorded = try String(contentsOf: file, encoding: .utf8)
+                #expect(r.stdout == recorded, "hashidx \(command.joined(separator: " ")) --help changed; rerun with HASHIDX_UPDATE_SNAPSHOTS=1 and review the diff")
+            }
+        }
     }
 }

@@ -126,7 +126,7 @@ import Hamming
         try index.insert(data)
         var oracle = Oracle()
         oracle.insert(data)
-        let r = try CLI.run(["knn", dir.path, "-k", "4", "--query", data[3].code.hex, "--format", "json"])
+        let r = try CLI.run(["knn", dir.path, "-k", "4", "--query", data[3].code.hex, "--format", "jsonl"])
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let got = (obj["neighbors"] as! [[String: Any]]).map { Neighbor(id: UInt64($0["id"] as! Int), distance: $0["distance"] as! Int) }
