@@ -91,8 +91,8 @@ def main():
                 # Labels only choose the epoch on 500 held-out training items (DH trains without them).
                 cmd += ["--labels", f"{s}/database_labels.npy", "--validation-queries", "500"]
             t = time.perf_counter(); run(cmd); train_s = time.perf_counter() - t
-            enc = run([a.binary, "encode", model, "--input", f"{s}/database.npy", "--output-format", "npy", "--output", f"{s}/db{bits}{method}.npy"])
-            rate = int(re.search(r"\((\d+) vectors/s\)", enc.stderr).group(1))
+            enc = run([a.binary, "encode", model, "--input", f"{s}/database.npy", "--output-format", "npy", "--output", f"{s}/db{bits}{method}.npy", "--format", "json"])
+            rate = int(json.loads(enc.stdout)["vectors_per_second"])
             run([a.binary, "encode", model, "--input", f"{s}/queries.npy", "--output-format", "npy", "--output", f"{s}/q{bits}{method}.npy"])
             index = f"{s}/idx{bits}{method}"
             subprocess.run(["rm", "-rf", index])

@@ -6,7 +6,9 @@ time, encoding throughput and the final loss terms (a Markdown table on stdout).
     swift build -c release
     python3 tools/train_report.py /tmp/fm [--threads 2]
 """
-import argparse, re, subprocess, time
+import argparse
+import json
+import tempfile, re, subprocess, time
 
 def main():
     ap = argparse.ArgumentParser()
@@ -22,18 +24,25 @@ def main():
         for bits in [int(b) for b in a.bits.split(",")]:
             model = f"{a.split}/{method}{bits}.model"
             cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", f"{a.split}/database.npy",
-                   "--threads", str(a.threads), "--progress", "--output", model]
+                   "--threads", str(a.threads), "--format", "json", "--output", model]
             if method in ("dh", "sdh"):
                 cmd += ["--labels", f"{a.split}/database_labels.npy", "--validation-queries", "500"]
             t = time.perf_counter()
             p = subprocess.run(cmd, capture_output=True, text=True, check=True)
             seconds = time.perf_counter() - t
-            epochs = [l for l in p.stderr.splitlines() if l.startswith("epoch")]
-            itq = [l for l in p.stderr.splitlines() if l.startswith("itq:")]
-            terms = re.sub(r"\s+", " ", epochs[-1].split("  ", 1)[1].rsplit("  ", 1)[0]) if epochs else (itq[0][5:] if itq else "–")
-            e = subprocess.run([a.binary, "encode", model, "--input", f"{a.split}/database.npy", "--output-format", "raw",
-                                "--output", "/dev/null"], capture_output=True, text=True, check=True)
-            rate = re.search(r"\((\d+) vectors/s\)", e.stderr).group(1)
+            summary = json.loads(p.stdout)
+            if summary.get("epochs"):
+                t = summary["epochs"][-1]["terms"]
+                terms = " ".join(f"{k} {t[k]:.6g}" for k in ("total", "quantization", "balance", "orthogonality", "decay", "supervised"))
+            elif summary.get("itq_losses"):
+                losses = summary["itq_losses"]
+                terms = f"ITQ quantisation loss {losses[0]:.4g} → {losses[-1]:.4g} ({len(losses)} iterations)"
+            else:
+                terms = "–"
+            with tempfile.TemporaryDirectory() as scratch:
+                e = subprocess.run([a.binary, "encode", model, "--input", f"{a.split}/database.npy", "--output-format", "raw",
+                                    "--output", f"{scratch}/codes.raw", "--format", "json"], capture_output=True, text=True, check=True)
+            rate = int(json.loads(e.stdout)["vectors_per_second"])
             print(f"| {method} | {bits} | {seconds:.1f} | {int(rate):,} | {terms} |", flush=True)
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ public enum DeepHashingObjective {
     }
 
     /// Every term, unweighted, and the weighted total.
-    public struct Terms: Equatable, Sendable {
+    public struct Terms: Equatable, Sendable, Codable {
         public var quantization = 0.0
         public var balance = 0.0
         public var orthogonality = 0.0

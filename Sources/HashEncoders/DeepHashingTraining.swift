@@ -54,7 +54,7 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
 }
 
 /// One epoch's record.
-public struct EpochReport: Sendable {
+public struct EpochReport: Sendable, Codable {
     public var epoch: Int
     /// Terms of J over the monitoring sample (at most 10,000 training items).
     public var terms: DeepHashingObjective.Terms

@@ -41,6 +41,16 @@ struct Add: ParsableCommand {
     @Option(name: .long, help: "Ids for codes or vectors that carry none, one decimal UInt64 per line (default: row numbers).")
     var ids: String?
 
+    @OptionGroup var report: ReportOptions
+
+    /// `add --format json`.
+    struct Summary: Encodable {
+        var inserted: Int
+        var replaced: Int
+        var count: Int
+        var seconds: Double
+    }
+
     func validate() throws {
         guard (1...Self.largestBatch).contains(batchSize) else {
             throw ValidationError("--batch-size must be between 1 and \(Self.largestBatch), found \(batchSize)")
@@ -66,7 +76,10 @@ struct Add: ParsableCommand {
             try CodeInput(path: file, bits: index.bits, format: inputFormat, idFile: ids).forEachBatch(of: batchSize, sink)
         }
         if noSync { try index.sync() }
-        diagnose("added \(total.inserted) new and replaced \(total.replaced) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; the index holds \(try index.count)")
+        let seconds = Date().timeIntervalSince(start)
+        let count = try index.count
+        try report.finish(Summary(inserted: total.inserted, replaced: total.replaced, count: count, seconds: seconds),
+                          text: "added \(total.inserted) new and replaced \(total.replaced) codes in \(String(format: "%.2f", seconds)) s; the index holds \(count)")
     }
 
     /// Encodes vectors with the index's encoder; every vector is checked before anything is written.

@@ -20,7 +20,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// The JSON encoder of every machine-readable output: snake_case keys, sorted.
 func jsonEncoder() -> JSONEncoder {
     let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     e.keyEncodingStrategy = .convertToSnakeCase
     return e
 }
@@ -128,6 +128,30 @@ enum ResultPrinter {
         }
         if format == .json { out += "\n]\n" }
         try StandardStream.output(out)
+    }
+}
+
+/// What a command reports besides its data: a summary for people on standard error, or one
+/// JSON document on standard output for scripts; `--quiet` silences the diagnostics.
+struct ReportOptions: ParsableArguments {
+    @Option(name: .long, help: "Summary format: text (on standard error) or json (one document on standard output).")
+    var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "Print nothing but errors (and the JSON summary, if asked for).")
+    var quiet = false
+
+    /// Says `line` on standard error unless quiet or the summary is JSON.
+    func say(_ line: @autoclosure () -> String) {
+        if !quiet && format == .text { diagnose(line()) }
+    }
+
+    /// Ends the command: the text line on standard error, or `summary` as JSON on standard output.
+    func finish(_ summary: some Encodable, text: @autoclosure () -> String) throws {
+        if format == .text {
+            if !quiet { diagnose(text()) }
+        } else {
+            try emitJSON(summary)
+        }
     }
 }
 

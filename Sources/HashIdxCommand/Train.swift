@@ -6,17 +6,6 @@ import HashEval
 import HashIdx
 import Hamming
 
-/// Reads an encoder model file written by `hashidx train`.
-func loadModel(_ path: String) throws -> any HashEncoder {
-    let bytes = try InputFile.contents(of: path)
-    do { return try EncoderArchive.decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
-}
-
-/// Reads a vector file as a matrix, with progress on standard error.
-func loadVectors(_ path: String) throws -> Matrix {
-    Matrix(try VectorFile.read(path))
-}
-
 extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
@@ -69,6 +58,22 @@ struct Train: ParsableCommand {
     var progress = false
     @Option(name: .long, help: "Where to write the model.")
     var output: String
+    @OptionGroup var report: ReportOptions
+
+    /// `train --format json`.
+    struct Summary: Encodable {
+        var method: String
+        var bits: Int
+        var dimension: Int
+        var vectors: Int
+        var seconds: Double
+        var output: String
+        /// ITQ: the quantisation loss after each iteration.
+        var itqLosses: [Double]?
+        /// DH/SDH: every epoch's loss terms (and validation score).
+        var epochs: [EpochReport]?
+        var selectedEpoch: Int?
+    }
 
     func validate() throws {
         guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
@@ -93,14 +98,16 @@ struct Train: ParsableCommand {
         _ = try AtomicOutputFile(path: output)
         let start = Date()
         let x = try loadVectors(input)
-        let verbose = progress || isatty(2) != 0
-        diagnose("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
+        let verbose = !report.quiet && report.format == .text && (progress || isatty(2) != 0)
+        report.say("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
+        var itqLosses: [Double]?, epochLog: [EpochReport]?
         let encoder: any HashEncoder
         switch method {
         case .lsh: encoder = try LinearTraining.lsh(x, bits: bits, seed: seed)
         case .pcah: encoder = try LinearTraining.pcah(x, bits: bits)
         case .itq:
             let r = try LinearTraining.itq(x, bits: bits, iterations: epochs ?? 50, seed: seed)
+            itqLosses = r.losses
             if verbose { diagnose("itq: quantisation loss \(r.losses.first ?? 0) → \(r.losses.last ?? 0) over \(r.losses.count) iterations") }
             encoder = r.encoder
         case .dh, .sdh:
@@ -145,9 +152,11 @@ struct Train: ParsableCommand {
                     let q = (try? net.encode(qx)) ?? [], d = (try? net.encode(dbx)) ?? []
                     return Evaluation.evaluate(database: d, databaseLabels: dbl, queries: q, queryLabels: ql, bits: b, cutoffs: []).meanAveragePrecisionTieAware
                 }
-                diagnose("validation: \(held.count) held-out queries against \(valDB.count) training items; training on \(rest.count)")
+                report.say("validation: \(held.count) held-out queries against \(valDB.count) training items; training on \(rest.count)")
             }
+            var log: [EpochReport] = []
             encoder = try DeepHashingTraining.train(trainX, bits: bits, labels: method == .sdh ? y : nil, configuration: c, validate: validate) { r in
+                log.append(r)
                 if verbose {
                     let t = r.terms
                     diagnose(String(format: "epoch %3d  J %.6g  quantisation %.6g  balance %.6g  orthogonality %.6g  decay %.6g  supervised %.6g  %.2f s",
@@ -155,49 +164,14 @@ struct Train: ParsableCommand {
                              + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
                 }
             }
-            if let s = encoder.archive().settings["selected_epoch"] { diagnose("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
+            epochLog = log
+            if let s = encoder.archive().settings["selected_epoch"] { report.say("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
         }
         try AtomicOutputFile.write(encoder.archive().encoded(), to: output)
-        diagnose("trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s; wrote \(output)")
-    }
-}
-
-struct Encode: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Encode vectors with a trained model.",
-        usage: "hashidx encode <model> --input <file> [--output <file>] [<options>]")
-
-    @Argument(help: "The model file.")
-    var model: String
-    @Option(name: .long, help: "Vectors to encode.")
-    var input: String
-    @Option(name: .long, help: "Output file (default: standard output).")
-    var output: String?
-    @Option(name: .long, help: "hex ('<row> <hex>' lines, ready for 'hashidx add' and '--queries'), raw or npy (default: from the --output name, else hex).")
-    var outputFormat: CodeFormat?
-
-    func run() throws {
-        let encoder = try loadModel(model)
-        let x = try loadVectors(input)
-        let start = Date()
-        let packed = try encoder.encode(x)
         let seconds = Date().timeIntervalSince(start)
-        let n = (encoder.bits + 7) / 8
-        var bytes: [UInt8]
-        switch outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex {
-        case .raw: bytes = packed
-        case .npy: bytes = NpyWriter.file(descr: "|u1", shape: [x.rows, n], data: packed)
-        case .hex:
-            var s = ""
-            s.reserveCapacity(x.rows * (2 * n + 8))
-            for i in 0..<x.rows {
-                s += "\(i) "
-                for b in packed[i * n ..< (i + 1) * n] { s += String(format: "%02x", b) }
-                s += "\n"
-            }
-            bytes = Array(s.utf8)
-        }
-        if let output { try AtomicOutputFile.write(bytes, to: output) } else { try StandardStream.output(bytes: bytes) }
-        diagnose("encoded \(x.rows) vectors in \(String(format: "%.3f", seconds)) s (\(Int(Double(x.rows) / max(seconds, 1e-9))) vectors/s)")
+        try report.finish(Summary(method: encoder.method, bits: encoder.bits, dimension: encoder.dimension, vectors: x.rows, seconds: seconds,
+                                  output: output, itqLosses: itqLosses, epochs: epochLog,
+                                  selectedEpoch: encoder.archive().settings["selected_epoch"].flatMap { Int($0) }),
+                          text: "trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", seconds)) s; wrote \(output)")
     }
 }

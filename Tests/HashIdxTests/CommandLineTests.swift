@@ -402,6 +402,17 @@ final class Flag: @unchecked Sendable {
         #expect(neighbors(npyKnn.stdout) == neighbors(knn.stdout))
         let export = try CLI.run(["export", idx])
         #expect(export.stdout.split(separator: "\n").count == 300)
+        // Summaries for scripts: one JSON document on standard output; --quiet says nothing.
+        func json(_ r: CLI.Output) -> [String: Any]? { try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] }
+        let train = try CLI.run(["train", "--method", "itq", "--bits", "8", "--epochs", "4", "--input", dir.sub("x.npy"), "--output", model, "--format", "json"])
+        #expect((json(train)?["itq_losses"] as? [Double])?.count == 4 && json(train)?["vectors"] as? Int == 300, "\(train.stdout)")
+        let encode = try CLI.run(["encode", model, "--input", dir.sub("x.npy"), "--output", dir.sub("again.npy"), "--format", "json"])
+        #expect(json(encode)?["vectors"] as? Int == 300 && json(encode)?["output_format"] as? String == "npy", "\(encode.stdout)")
+        #expect(try CLI.run(["encode", model, "--input", dir.sub("x.npy"), "--format", "json"]).status == 64, "JSON summary and codes cannot share standard output")
+        let add = try CLI.run(["add", idx, dir.sub("again.npy"), "--format", "json"])
+        #expect(json(add)?["replaced"] as? Int == 300 && json(add)?["count"] as? Int == 300, "\(add.stdout)")
+        let quiet = try CLI.run(["add", idx, dir.sub("again.npy"), "--quiet"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty && quiet.stdout.isEmpty)
     }
 
     /// Help of every command: readable at 80 columns, and as recorded (HASHIDX_UPDATE_SNAPSHOTS=1

@@ -1,0 +1,14 @@
+import Foundation
+import HashData
+import HashEncoders
+
+/// Reads an encoder model file written by `hashidx train`.
+func loadModel(_ path: String) throws -> any HashEncoder {
+    let bytes = try InputFile.contents(of: path)
+    do { return try EncoderArchive.decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
+}
+
+/// Reads a vector file as a matrix, with progress on standard error.
+func loadVectors(_ path: String) throws -> Matrix {
+    Matrix(try VectorFile.read(path))
+}
