@@ -1,4 +1,5 @@
 import Foundation
+import HashData
 
 /// The serialised form of an encoder: self-describing and versioned.
 ///
@@ -134,6 +135,19 @@ public struct EncoderArchive: Equatable, Sendable {
         case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : "\(path(c)) is malformed"
         @unknown default: return "not valid JSON"
         }
+    }
+
+    /// Reads the encoder saved at `path` (by ``save(_:to:)`` or `hashidx train`).
+    /// - Throws: ``HashData/DataError`` naming the file and what is wrong with it.
+    public static func load(from path: String) throws(DataError) -> any HashEncoder {
+        let bytes = try InputFile.contents(of: path)
+        do { return try decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
+    }
+
+    /// Saves `encoder` to `path`, written aside and renamed: the file is either the old one or
+    /// the whole new one.
+    public static func save(_ encoder: any HashEncoder, to path: String) throws(DataError) {
+        try AtomicOutputFile.write(encoder.archive().encoded(), to: path)
     }
 
     /// Rebuilds the encoder this archive describes.

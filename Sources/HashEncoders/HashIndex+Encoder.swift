@@ -11,29 +11,34 @@ extension HashIndex {
     }
 
     /// The encoder stored in the index, or nil for an index of raw codes.
-    public func encoder() throws -> (any HashEncoder)? {
+    /// - Throws: ``HashIdxError/encoder(_:)`` if the stored archive cannot be read.
+    public func encoder() throws(HashIdxError) -> (any HashEncoder)? {
         guard let blob = try encoderBlob() else { return nil }
-        return try EncoderArchive.decodeEncoder(blob)
+        do { return try EncoderArchive.decodeEncoder(blob) } catch { throw .encoder("the index's stored encoder: \(error)") }
     }
 
-    private func requireEncoder() throws -> any HashEncoder {
-        guard let e = try encoder() else { throw EncoderError.invalidConfiguration("the index at '\(path)' has no encoder; give codes, not vectors") }
+    private func requireEncoder() throws(HashIdxError) -> any HashEncoder {
+        guard let e = try encoder() else { throw .encoder("the index at '\(path)' has no encoder; give codes, not vectors") }
         return e
     }
 
     /// Encodes each row of `vectors` with the stored encoder and inserts it under `ids[i]`.
+    /// - Throws: ``HashIdxError`` only: encoder failures are ``HashIdxError/encoder(_:)``.
     @discardableResult
-    public func insert(vectors: Matrix, ids: [UInt64]) throws -> InsertSummary {
-        guard ids.count == vectors.rows else { throw EncoderError.labelsMismatch(expected: vectors.rows, found: ids.count) }
-        return try insert(ids: ids, packedCodes: try requireEncoder().encode(vectors))
+    public func insert(vectors: Matrix, ids: [UInt64]) throws(HashIdxError) -> InsertSummary {
+        guard ids.count == vectors.rows else { throw .encoder("expected one id per vector (\(vectors.rows)), found \(ids.count)") }
+        let packed: [UInt8]
+        do { packed = try requireEncoder().encode(vectors) } catch let e as HashIdxError { throw e } catch { throw .encoder("\(error)") }
+        return try insert(ids: ids, packedCodes: packed)
     }
 
     /// The stored encoder's codes for each row of `vectors`.
-    public func encode(vectors: Matrix) throws -> [BinaryCode] {
+    /// - Throws: ``HashIdxError/encoder(_:)``.
+    public func encode(vectors: Matrix) throws(HashIdxError) -> [BinaryCode] {
         let e = try requireEncoder()
-        let packed = try e.encode(vectors)
-        let n = (e.bits + 7) / 8
-        return (0..<vectors.rows).map { try! BinaryCode(bytes: Array(packed[$0 * n ..< ($0 + 1) * n]), bits: e.bits) }
+        let packed: [UInt8]
+        do { packed = try e.encode(vectors) } catch { throw .encoder("\(error)") }
+        do { return try PackedCodes.codes(packed, bits: e.bits, file: "the encoder's output") } catch { throw .encoder("\(error)") }
     }
 }
 

@@ -28,6 +28,12 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
     case permissionDenied(path: String, reason: String)
     /// Every reader slot of the index is held by live processes; retry when some have finished.
     case busy(String)
+    /// The index's stored encoder could not be read or applied (a missing encoder, vectors of the
+    /// wrong dimension, non-finite values): the encoder's own message.
+    case encoder(String)
+    /// The directory is already open in this process (LMDB forbids a second open of the same
+    /// file in one process: its locks would not protect the two instances from each other).
+    case alreadyOpen(path: String)
     /// The stored data breaks an invariant of the format.
     case corrupt(String)
     /// The index has no room left: the disk is full, or the map cannot grow further.
@@ -50,6 +56,8 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .readOnly(let p): return "the index '\(p)' was opened read-only and cannot be written"
         case .permissionDenied(let p, let why): return "permission denied for '\(p)': \(why)"
         case .busy(let what): return "the index is busy: \(what)"
+        case .encoder(let why): return why
+        case .alreadyOpen(let p): return "the index '\(p)' is already open in this process; use that instance (it is thread-safe)"
         case .corrupt(let what): return "the index is corrupt: \(what)"
         case .full(let what): return "no room left: \(what)"
         case .storage(let e, let op): return "\(op) failed: \(e)"

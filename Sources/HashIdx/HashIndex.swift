@@ -69,6 +69,10 @@ public final class HashIndex: @unchecked Sendable {
     var idleReaders: [Reader] = []
     /// Bumped whenever this process remaps the file; cached map pointers are keyed by it.
     var mapGeneration = 0
+    /// The data file's device and inode, under which this instance is registered as open.
+    var identity: OpenIndexes.Key?
+
+    deinit { if let identity { OpenIndexes.shared.closed(identity) } }
 
     /// The LMDB databases of an index.
     struct Tables {
@@ -214,6 +218,8 @@ public final class HashIndex: @unchecked Sendable {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
               let size = attributes[.size] as? Int else { return false }
         if size == 0 { return true }
+        // Never a second LMDB environment on a file this process has open.
+        if OpenIndexes.shared.isOpen(dataFile: file) { return false }
         if case .some = Environment.inspectDataFile(file) { return false }
         guard let env = try? Environment(path: path, mapSize: 1 << 20, maxDatabases: 1, readOnly: true) else { return false }
         return env.info.me_last_txnid == 0
@@ -262,6 +268,19 @@ public final class HashIndex: @unchecked Sendable {
             if !damage.isLMDB { throw .notAnIndex(path: path, reason: damage.problem) }
             throw .corrupt(damage.problem)
         }
+        // LMDB forbids a second open of one file in a process (closing either would drop the
+        // other's locks): refuse it before LMDB opens anything.
+        var st = stat()
+        guard stat(path + "/data.mdb", &st) == 0 else { throw .notAnIndex(path: path, reason: "the directory has no data.mdb") }
+        let identity = OpenIndexes.Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        return try OpenIndexes.shared.opening(identity, path: path) { () throws(HashIdxError) -> HashIndex in
+            let index = try openUnregistered(at: path, mode: mode, noSync: noSync)
+            index.identity = identity
+            return index
+        }
+    }
+
+    private static func openUnregistered(at path: String, mode: AccessMode, noSync: Bool) throws(HashIdxError) -> HashIndex {
         let env: Environment
         do {
             env = try Environment(path: path, mapSize: 1 << 20, maxDatabases: maxDatabases,

@@ -24,3 +24,41 @@ final class Mutex: @unchecked Sendable {
         return try body()
     }
 }
+
+/// The indexes open in this process, by their data file's device and inode.
+final class OpenIndexes: @unchecked Sendable {
+    struct Key: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    static let shared = OpenIndexes()
+    private let lock = NSLock()
+    private var open: Set<Key> = []
+
+    /// Runs `body` (which opens the index) unless `key` is open already, and records it as open.
+    func opening(_ key: Key, path: String, _ body: () throws(HashIdxError) -> HashIndex) throws(HashIdxError) -> HashIndex {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !open.contains(key) else { throw .alreadyOpen(path: path) }
+        let index = try body()
+        open.insert(key)
+        return index
+    }
+
+    /// Whether the data file at `path` is open in this process.
+    func isOpen(dataFile path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }
+        lock.lock()
+        defer { lock.unlock() }
+        return open.contains(Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)))
+    }
+
+    /// Forgets `key` (its instance was released).
+    func closed(_ key: Key) {
+        lock.lock()
+        open.remove(key)
+        lock.unlock()
+    }
+}

@@ -36,7 +36,8 @@ enum ExitStatus: Int32 {
             case .alreadyExists: return .cannotCreate
             case .newerFormat, .olderFormat, .corrupt: return .dataError
             case .readOnly, .permissionDenied: return .noPermission
-            case .busy: return .temporaryFailure
+            case .busy, .alreadyOpen: return .temporaryFailure
+            case .encoder: return .dataError
             case .full, .storage: return .ioError
             }
         case is EncoderError: return .dataError

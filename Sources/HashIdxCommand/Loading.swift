@@ -4,8 +4,7 @@ import HashEncoders
 
 /// Reads an encoder model file written by `hashidx train`.
 func loadModel(_ path: String) throws -> any HashEncoder {
-    let bytes = try InputFile.contents(of: path)
-    do { return try EncoderArchive.decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
+    try EncoderArchive.load(from: path)
 }
 
 /// Reads a vector file as a matrix, with progress on standard error.

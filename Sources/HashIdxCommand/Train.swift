@@ -167,7 +167,7 @@ struct Train: ParsableCommand {
             epochLog = log
             if let s = encoder.archive().settings["selected_epoch"] { report.say("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
         }
-        try AtomicOutputFile.write(encoder.archive().encoded(), to: output)
+        try EncoderArchive.save(encoder, to: output)
         let seconds = Date().timeIntervalSince(start)
         try report.finish(Summary(method: encoder.method, bits: encoder.bits, dimension: encoder.dimension, vectors: x.rows, seconds: seconds,
                                   output: output, itqLosses: itqLosses, epochs: epochLog,

@@ -204,14 +204,35 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
             #expect(try index.nearest(q, k: 5).neighbors == oracle.nearest(q, k: 5))
             #expect(try index.search(q, radius: 2).neighbors == oracle.range(q, radius: 2))
         }
-        #expect(throws: EncoderError.dimensionMismatch(expected: 16, found: 3)) { try index.insert(vectors: Matrix(rows: 1, columns: 3, values: [1, 2, 3]), ids: [1]) }
+        // Encoder failures come out as HashIdxError, so one catch handles every index error.
+        #expect(throws: HashIdxError.encoder(EncoderError.dimensionMismatch(expected: 16, found: 3).description)) {
+            try index.insert(vectors: Matrix(rows: 1, columns: 3, values: [1, 2, 3]), ids: [1])
+        }
         #expect(try index.count == 600)
+        // Save and load round trip, written aside and renamed.
+        let file = dir.sub("model")
+        try EncoderArchive.save(encoder, to: file)
+        let loaded = try EncoderArchive.load(from: file)
+        #expect(loaded.archive() == encoder.archive())
+        #expect(throws: DataError.self) { try EncoderArchive.load(from: dir.sub("missing")) }
+    }
+
+    /// LMDB forbids opening one file twice in a process; the second open is refused, and the
+    /// directory can be opened again once the first instance is gone.
+    @Test func aSecondOpenInTheSameProcessIsRefused() throws {
+        let dir = TemporaryDirectory()
+        var first: HashIndex? = try HashIndex.create(at: dir.path, .init(bits: 16))
+        #expect(throws: HashIdxError.alreadyOpen(path: dir.path)) { try HashIndex.open(at: dir.path, mode: .readOnly) }
+        #expect(throws: HashIdxError.alreadyExists(path: dir.path)) { try HashIndex.create(at: dir.path, .init(bits: 16)) }
+        try first?.insert([(1, try BinaryCode(hex: "aabb", bits: 16))])
+        first = nil
+        #expect(try HashIndex.open(at: dir.path, mode: .readOnly).count == 1)
     }
 
     @Test func indexWithoutEncoderRefusesVectors() throws {
         let dir = TemporaryDirectory()
         let index = try HashIndex.create(at: dir.path, .init(bits: 16))
         #expect(try index.encoder() == nil)
-        #expect(throws: EncoderError.self) { try index.insert(vectors: Matrix(rows: 1, columns: 2, values: [1, 2]), ids: [1]) }
+        #expect(throws: HashIdxError.self) { try index.insert(vectors: Matrix(rows: 1, columns: 2, values: [1, 2]), ids: [1]) }
     }
 }
