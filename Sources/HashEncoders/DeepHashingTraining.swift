@@ -86,24 +86,58 @@ public enum DeepHashingTraining {
         guard sizes.allSatisfy({ $0 >= bits }) else {
             throw .invalidConfiguration("ITQ initialisation needs every hidden layer at least \(bits) wide, found \(sizes.dropLast())")
         }
-        let first = sizes[0]
-        let itq = try LinearTraining.itq(x, bits: bits, seed: seed)
-        let p = try LinearTraining.pca(x, components: min(first, x.columns))
-        var w1 = Matrix(rows: x.columns, columns: first)
+        let first = sizes[0], d = x.columns
+        // ITQ gives at most d bits; units past the principal directions start as seeded random
+        // directions (LSH), so that no unit starts dead when B or the first layer exceeds d.
+        let itqBits = min(bits, d)
+        let itq = try LinearTraining.itq(x, bits: itqBits, seed: seed)
+        let p = try LinearTraining.pca(x, components: min(first, d))
+        var w1 = Matrix(rows: d, columns: first)
         let rotated = itq.encoder.projection
-        for i in 0..<x.columns {
-            for j in 0..<bits { w1[i, j] = rotated[i, j] }
-            for j in bits..<min(first, p.directions.columns) { w1[i, j] = p.directions[i, j] }
+        var rng = SeededGenerator(seed: seed ^ 0x5EED)
+        for j in 0..<first {
+            for i in 0..<d {
+                if j < itqBits { w1[i, j] = rotated[i, j] }
+                else if j >= bits && j < p.directions.columns { w1[i, j] = p.directions[i, j] }
+                else { w1[i, j] = rng.gaussian() }
+            }
         }
-        // Scale every unit to unit variance over the training data.
-        let projected = x.subtractingRow(p.mean) * w1
+        // Scale every unit to unit variance over the training data, so tanh starts unsaturated.
+        // A direction with (almost) no variance — a constant input column, a rank-deficient
+        // sample — is replaced by a random one rather than blown up by 1/σ.
+        let centred = x.subtractingRow(p.mean)
+        var projected = centred * w1
+        // The floor: a thousandth of the largest unit's variance (scaling a weaker direction to
+        // unit variance would multiply its weights by more than √1000 and make the
+        // orthogonality term's gradient explode).
+        var largest = 0.0
         for j in 0..<first {
             var v = 0.0
             for i in 0..<projected.rows { v += projected[i, j] * projected[i, j] }
-            let scale = v > 0 ? 1 / (v / Double(projected.rows)).squareRoot() : 0
-            for i in 0..<x.columns { w1[i, j] *= scale }
+            largest = max(largest, v / Double(max(1, projected.rows)))
         }
-        let c1 = (Matrix(rows: 1, columns: x.columns, values: p.mean) * w1).values.map { -$0 }
+        let floor = max(1e-12, 1e-3 * largest)
+        for _ in 0..<2 {
+            var changed = false
+            for j in 0..<first {
+                var v = 0.0
+                for i in 0..<projected.rows { v += projected[i, j] * projected[i, j] }
+                v /= Double(max(1, projected.rows))
+                if v < floor {
+                    for i in 0..<d { w1[i, j] = rng.gaussian() }
+                    changed = true
+                }
+            }
+            if changed { projected = centred * w1 } else { break }
+        }
+        for j in 0..<first {
+            var v = 0.0
+            for i in 0..<projected.rows { v += projected[i, j] * projected[i, j] }
+            v /= Double(max(1, projected.rows))
+            let scale = v >= floor ? 1 / v.squareRoot() : 0
+            for i in 0..<d { w1[i, j] *= scale }
+        }
+        let c1 = (Matrix(rows: 1, columns: d, values: p.mean) * w1).values.map { -$0 }
         var layers = [DenseLayer(weights: w1, bias: c1)]
         for m in 1..<sizes.count {
             layers.append(DenseLayer(weights: .identity(rows: sizes[m - 1], columns: sizes[m]), bias: [Double](repeating: 0, count: sizes[m])))
@@ -156,8 +190,18 @@ public enum DeepHashingTraining {
         let monitorX = x.gather(monitor)
         var previous: Double?
         let batch = min(c.batchSize ?? x.rows, x.rows)
-        for epoch in 1...max(c.epochs, 1) where c.epochs > 0 {
+        // Training never keeps a non-finite value: a step or an epoch that produces one is undone,
+        // the step size halved and the work redone (at most 30 halvings).
+        var rate = c.learningRate
+        var halvings = 0
+        func finite(_ ls: [DenseLayer]) -> Bool {
+            ls.allSatisfy { $0.weights.values.allSatisfy(\.isFinite) && $0.bias.allSatisfy(\.isFinite) }
+        }
+        var epoch = 0
+        while epoch < c.epochs {
+            epoch += 1
             let start = Date()
+            let epochLayers = layers, epochVelocity = velocity
             let order = (0..<x.rows).shuffled(using: &rng)
             var at = 0
             while at < order.count {
@@ -170,12 +214,23 @@ public enum DeepHashingTraining {
                 var same: [(Int, Int)] = [], different: [(Int, Int)] = []
                 if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
                 let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
+                let before = layers, beforeVelocity = velocity
                 for m in 0..<layers.count {
-                    velocity[m].weights = c.momentum * velocity[m].weights - c.learningRate * grads[m].weights
+                    velocity[m].weights = c.momentum * velocity[m].weights - rate * grads[m].weights
                     layers[m].weights = layers[m].weights + velocity[m].weights
                     for j in 0..<layers[m].bias.count {
-                        velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - c.learningRate * grads[m].bias[j]
+                        velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - rate * grads[m].bias[j]
                         layers[m].bias[j] += velocity[m].bias[j]
+                    }
+                }
+                if !finite(layers) {
+                    // Step back, halve the step, drop the momentum built so far.
+                    layers = before
+                    velocity = beforeVelocity.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+                    rate /= 2
+                    halvings += 1
+                    guard halvings <= 30 else {
+                        throw .invalidConfiguration("training produced non-finite weights even with the step halved 30 times (from \(c.learningRate)); check the input for extreme values")
                     }
                 }
             }
@@ -184,7 +239,16 @@ public enum DeepHashingTraining {
             if supervised { var r2 = SeededGenerator(seed: c.seed ^ 0xFEED); (same, different) = samplePairs(monitor.map { labels![$0] }, using: &r2) }
             let terms = DeepHashingObjective.evaluate(layers, top: h, b: LinearTraining.signMatrix(h), weights: c.weights, same: same, different: different)
             guard terms.total.isFinite else {
-                throw .invalidConfiguration("training diverged at epoch \(epoch) (J is not finite); lower the learning rate (now \(c.learningRate))")
+                // Undo the epoch and run it again with half the step.
+                layers = epochLayers
+                velocity = epochVelocity.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+                rate /= 2
+                halvings += 1
+                guard halvings <= 30 else {
+                    throw .invalidConfiguration("training diverged at epoch \(epoch) (J is not finite) even with the step halved 30 times (from \(c.learningRate))")
+                }
+                epoch -= 1
+                continue
             }
             var report = EpochReport(epoch: epoch, terms: terms, seconds: Date().timeIntervalSince(start))
             if let validate {
@@ -205,6 +269,7 @@ public enum DeepHashingTraining {
         return NeuralHashEncoder(method: supervised ? "sdh" : "dh", layers: layers, settings: selected.merging([
             "initialization": c.initialization.rawValue,
             "seed": String(c.seed), "epochs": String(c.epochs), "learning_rate": String(c.learningRate),
+            "final_learning_rate": String(rate),
             "momentum": String(c.momentum), "batch_size": c.batchSize.map(String.init) ?? "full",
             "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
             "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",

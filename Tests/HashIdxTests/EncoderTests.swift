@@ -236,3 +236,73 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
         #expect(throws: HashIdxError.self) { try index.insert(vectors: Matrix(rows: 1, columns: 2, values: [1, 2]), ids: [1]) }
     }
 }
+
+/// Every method at 16, 32 and 64 bits on small data of awkward shapes: fewer dimensions than
+/// bits or than hidden units, few items, constant columns, duplicated rows, values in [0, 1]
+/// (the shapes on which DH used to diverge). Training finishes with finite weights and codes
+/// that tell items apart; PCAH and ITQ, which cannot give more bits than dimensions, say so.
+@Suite struct SmallDataTests {
+    struct Shape: CustomStringConvertible, Sendable {
+        var name: String, n: Int, d: Int, constantColumns: Int = 0, duplicated = false, unit = false
+        var description: String { name }
+    }
+
+    static let shapes = [
+        Shape(name: "d 8 < B", n: 400, d: 8),
+        Shape(name: "d 40 < hidden", n: 400, d: 40),
+        Shape(name: "digits-like: d 64 in [0, 1], 1/8 constant columns", n: 600, d: 64, constantColumns: 8, unit: true),
+        Shape(name: "N 150 < 1000", n: 150, d: 24),
+        Shape(name: "duplicated rows", n: 300, d: 24, duplicated: true),
+    ]
+
+    static func data(_ s: Shape) -> (Matrix, [Int]) {
+        var (x, y) = blobs(n: s.duplicated ? s.n / 2 : s.n, d: s.d, classes: 5, seed: UInt64(s.n * 31 + s.d))
+        if s.duplicated {
+            x = Matrix(rows: s.n, columns: s.d, values: x.values + x.values)
+            y += y
+        }
+        if s.unit {
+            let lo = x.values.min()!, hi = x.values.max()!
+            x = Matrix(rows: x.rows, columns: x.columns, values: x.values.map { ($0 - lo) / (hi - lo) })
+        }
+        for j in 0..<s.constantColumns { for i in 0..<x.rows { x[i, j * (s.d / max(1, s.constantColumns))] = 0 } }
+        return (x, y)
+    }
+
+    @Test(arguments: shapes, [16, 32, 64])
+    func everyMethodTrainsOrRefusesClearly(shape: Shape, bits: Int) throws {
+        let (x, y) = Self.data(shape)
+        var c = DeepHashingConfiguration.defaults(bits: bits, supervised: false)
+        c.epochs = 5
+        var s = DeepHashingConfiguration.defaults(bits: bits, supervised: true)
+        s.epochs = 5
+        let trainers: [(String, () throws -> any HashEncoder)] = [
+            ("lsh", { try LinearTraining.lsh(x, bits: bits, seed: 3) }),
+            ("pcah", { try LinearTraining.pcah(x, bits: bits) }),
+            ("itq", { try LinearTraining.itq(x, bits: bits, seed: 3).encoder }),
+            ("dh", { try DeepHashingTraining.train(x, bits: bits, configuration: c) }),
+            ("sdh", { try DeepHashingTraining.train(x, bits: bits, labels: y, configuration: s) }),
+        ]
+        for (method, train) in trainers {
+            if (method == "pcah" || method == "itq") && bits > shape.d {
+                #expect(throws: EncoderError.invalidConfiguration("cannot take \(bits) principal directions of \(shape.d)-dimensional data; use at most \(shape.d) bits")) { _ = try train() }
+                continue
+            }
+            let encoder = try train()
+            let h = encoder.project(x)
+            let allFinite = h.values.allSatisfy(\.isFinite)
+            #expect(allFinite, "\(method) \(bits) on \(shape): non-finite outputs")
+            let packed = try encoder.encode(x)
+            let n = (bits + 7) / 8
+            let distinct = Set((0..<x.rows).map { Array(packed[$0 * n ..< ($0 + 1) * n]) })
+            #expect(distinct.count >= 5, "\(method) \(bits) on \(shape): only \(distinct.count) distinct codes")
+            // Bits that vary over the data: at least a quarter of them.
+            var varying = 0
+            for b in 0..<bits {
+                let ones = (0..<x.rows).filter { packed[$0 * n + b / 8] >> UInt8(b % 8) & 1 == 1 }.count
+                if ones > 0 && ones < x.rows { varying += 1 }
+            }
+            #expect(varying >= bits / 4, "\(method) \(bits) on \(shape): \(varying) of \(bits) bits vary")
+        }
+    }
+}
