@@ -197,11 +197,21 @@ public enum DeepHashingTraining {
         func finite(_ ls: [DenseLayer]) -> Bool {
             ls.allSatisfy { $0.weights.values.allSatisfy(\.isFinite) && $0.bias.allSatisfy(\.isFinite) }
         }
+        /// Restores `saved`, drops the momentum built so far and halves the step.
+        func stepBack(to saved: [DenseLayer], _ what: String) throws(EncoderError) {
+            layers = saved
+            velocity = saved.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+            rate /= 2
+            halvings += 1
+            guard halvings <= 30 else {
+                throw .invalidConfiguration("\(what) even with the step halved 30 times (from \(c.learningRate)); check the input for extreme values")
+            }
+        }
         var epoch = 0
         while epoch < c.epochs {
             epoch += 1
             let start = Date()
-            let epochLayers = layers, epochVelocity = velocity
+            let epochLayers = layers
             let order = (0..<x.rows).shuffled(using: &rng)
             var at = 0
             while at < order.count {
@@ -214,7 +224,7 @@ public enum DeepHashingTraining {
                 var same: [(Int, Int)] = [], different: [(Int, Int)] = []
                 if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
                 let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
-                let before = layers, beforeVelocity = velocity
+                let before = layers
                 for m in 0..<layers.count {
                     velocity[m].weights = c.momentum * velocity[m].weights - rate * grads[m].weights
                     layers[m].weights = layers[m].weights + velocity[m].weights
@@ -224,14 +234,7 @@ public enum DeepHashingTraining {
                     }
                 }
                 if !finite(layers) {
-                    // Step back, halve the step, drop the momentum built so far.
-                    layers = before
-                    velocity = beforeVelocity.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
-                    rate /= 2
-                    halvings += 1
-                    guard halvings <= 30 else {
-                        throw .invalidConfiguration("training produced non-finite weights even with the step halved 30 times (from \(c.learningRate)); check the input for extreme values")
-                    }
+                    try stepBack(to: before, "training produced non-finite weights")
                 }
             }
             let h = NeuralHashEncoder(method: "dh", layers: layers).project(monitorX)
@@ -240,13 +243,7 @@ public enum DeepHashingTraining {
             let terms = DeepHashingObjective.evaluate(layers, top: h, b: LinearTraining.signMatrix(h), weights: c.weights, same: same, different: different)
             guard terms.total.isFinite else {
                 // Undo the epoch and run it again with half the step.
-                layers = epochLayers
-                velocity = epochVelocity.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
-                rate /= 2
-                halvings += 1
-                guard halvings <= 30 else {
-                    throw .invalidConfiguration("training diverged at epoch \(epoch) (J is not finite) even with the step halved 30 times (from \(c.learningRate))")
-                }
+                try stepBack(to: epochLayers, "training diverged at epoch \(epoch) (J is not finite)")
                 epoch -= 1
                 continue
             }
