@@ -6,6 +6,7 @@ extension HashIndex {
     /// Every stored code within Hamming distance `radius` of `query`, inclusive, sorted by
     /// (distance, id) ascending. Exact on either path.
     /// - Parameters:
+    ///   - query: a code of the index's width.
     ///   - radius: 0…B bits.
     ///   - path: let the planner choose (default), or force probing or scanning.
     /// - Throws: ``HashIdxError/codeWidth(expectedBits:foundBits:)``, ``HashIdxError/invalidRadius(_:bits:)``.
