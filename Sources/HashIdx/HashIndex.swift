@@ -211,6 +211,18 @@ public final class HashIndex: @unchecked Sendable {
         return try open(at: path, noSync: configuration.noSync)
     }
 
+    /// ``create(at:_:)`` for a file URL.
+    public static func create(at url: URL, _ configuration: Configuration) throws(HashIdxError) -> HashIndex {
+        guard url.isFileURL else { throw .notAnIndex(path: url.absoluteString, reason: "expected a file URL") }
+        return try create(at: url.path, configuration)
+    }
+
+    /// ``open(at:mode:noSync:)`` for a file URL.
+    public static func open(at url: URL, mode: AccessMode = .readWrite, noSync: Bool = false) throws(HashIdxError) -> HashIndex {
+        guard url.isFileURL else { throw .notAnIndex(path: url.absoluteString, reason: "expected a file URL") }
+        return try open(at: url.path, mode: mode, noSync: noSync)
+    }
+
     /// Whether `path`/data.mdb never saw a committed transaction (a creation killed before its
     /// first commit): an empty file, or LMDB's two initial meta pages and nothing else.
     static func neverCommitted(_ path: String) -> Bool {

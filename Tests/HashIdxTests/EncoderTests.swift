@@ -226,7 +226,8 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
         #expect(throws: HashIdxError.alreadyExists(path: dir.path)) { try HashIndex.create(at: dir.path, .init(bits: 16)) }
         try first?.insert([(1, try BinaryCode(hex: "aabb", bits: 16))])
         first = nil
-        #expect(try HashIndex.open(at: dir.path, mode: .readOnly).count == 1)
+        #expect(try HashIndex.open(at: URL(fileURLWithPath: dir.path), mode: .readOnly).count == 1)
+        #expect(throws: HashIdxError.self) { try HashIndex.open(at: URL(string: "https://example.com/idx")!) }
     }
 
     @Test func indexWithoutEncoderRefusesVectors() throws {
