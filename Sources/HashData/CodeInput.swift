@@ -86,13 +86,17 @@ public final class CodeInput {
     private var npyOffset = 0
     /// Hex text only: whether lines carry their own ids.
     private var linesHaveIDs: Bool?
+    private let checked: ((Int) -> Void)?
 
     /// Opens and checks `path` ("-" for standard input).
     /// - Parameters:
     ///   - format: the format, or nil to detect it (``CodeFormat/detect(path:head:)``).
     ///   - idFile: a file of ids, one per line, one per code; for hex, only when the lines carry no ids.
     /// - Throws: ``DataError`` naming the file, line or row, what was expected and what was found.
-    public init(path: String, bits: Int, format: CodeFormat? = nil, idFile: String? = nil) throws(DataError) {
+    ///   - checked: called with the number of codes checked so far, every 65,536 codes.
+    public init(path: String, bits: Int, format: CodeFormat? = nil, idFile: String? = nil,
+                checked: ((Int) -> Void)? = nil) throws(DataError) {
+        self.checked = checked
         guard BinaryCode.supportedBits.contains(bits) else { throw DataError(file: path, "\(CodeError.unsupportedBits(bits))") }
         self.bits = bits
         self.name = path
@@ -178,6 +182,7 @@ public final class CodeInput {
             guard !chunk.isEmpty else { break }
             try PackedCodes.checkPadding(chunk, bits: bits, firstRow: row, file: name)
             row += chunk.count / codeBytes
+            checked?(row)
         }
     }
 
@@ -187,6 +192,7 @@ public final class CodeInput {
             if CodeText.isSkippable(line) { continue }
             _ = try parse(line, lineNumber: reader.lineNumber)
             count += 1
+            if count & 0xFFFF == 0 { checked?(count) }
         }
     }
 

@@ -73,7 +73,17 @@ struct Add: ParsableCommand {
         if let vectors {
             try addVectors(index, path: vectors, sink)
         } else {
-            try CodeInput(path: file, bits: index.bits, format: inputFormat, idFile: ids).forEachBatch(of: batchSize, sink)
+            let checking = report.progress("checking \(file == "-" ? "standard input" : file)", total: nil)
+            let input = try CodeInput(path: file, bits: index.bits, format: inputFormat, idFile: ids) { n in
+                checking.advance(by: n - checking.done)
+            }
+            checking.finish()
+            let loading = report.progress("adding", total: input.count)
+            try input.forEachBatch(of: batchSize) { ids, packed in
+                try sink(ids, packed)
+                loading.advance(by: ids.count)
+            }
+            loading.finish()
         }
         if noSync { try index.sync() }
         let seconds = Date().timeIntervalSince(start)

@@ -25,6 +25,12 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "With raw or npy: write the ids here, one per line.")
     var ids: String?
 
+    @Flag(name: .long, help: "Show progress on standard error even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: .long, help: "Print nothing but errors.")
+    var quiet = false
+
     func validate() throws {
         if let output, output == ids { throw ValidationError("--output and --ids must be different files") }
     }
@@ -32,7 +38,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let format = self.format ?? output.map { CodeFormat.detect(path: $0, head: []) } ?? .hex
         if format == .hex && ids != nil { throw ValidationError("--ids goes with raw or npy output; hex lines carry their ids") }
-        if format != .hex && ids == nil {
+        if format != .hex && ids == nil && !quiet {
             diagnose("note: \(format.rawValue) output carries no ids; add --ids FILE to keep them (without it, 'add' numbers the codes 0, 1, 2, …)")
         }
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
@@ -45,6 +51,7 @@ struct Export: ParsableCommand {
         }
         if format == .npy { try write(NpyWriter.header(descr: "|u1", shape: [count, codeBytes])) }
         var written = 0
+        let shown = Progress("exporting", total: count, forced: progress, quiet: quiet)
         let digits = Array("0123456789abcdef".utf8)
         try index.forEachCode { batchIDs, packed in
             switch format {
@@ -66,12 +73,14 @@ struct Export: ParsableCommand {
                 if let idOut { try idOut.write(Array(batchIDs.map { String($0) }.joined(separator: "\n").utf8) + [0x0A]) }
             }
             written += batchIDs.count
+            shown.advance(by: batchIDs.count)
         }
+        shown.finish()
         guard written == count else {
             throw HashIdxError.corrupt("the index counts \(count) codes but \(written) were read")
         }
         try idOut?.commit()
         try out?.commit()
-        diagnose("exported \(written) codes (\(format.rawValue))\(output.map { " to \($0)" } ?? "")")
+        if !quiet { diagnose("exported \(written) codes (\(format.rawValue))\(output.map { " to \($0)" } ?? "")") }
     }
 }

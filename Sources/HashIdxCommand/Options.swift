@@ -140,6 +140,14 @@ struct ReportOptions: ParsableArguments {
     @Flag(name: .long, help: "Print nothing but errors (and the JSON summary, if asked for).")
     var quiet = false
 
+    @Flag(name: .long, help: "Show progress on standard error even when it is not a terminal.")
+    var progress = false
+
+    /// A progress line for `total` items (shown on a terminal, or with --progress; never with --quiet).
+    func progress(_ label: String, total: Int?) -> Progress {
+        Progress(label, total: total, forced: progress, quiet: quiet)
+    }
+
     /// Says `line` on standard error unless quiet or the summary is JSON.
     func say(_ line: @autoclosure () -> String) {
         if !quiet && format == .text { diagnose(line()) }

@@ -54,8 +54,6 @@ struct Train: ParsableCommand {
     var validationDatabase: Int = 10_000
     @Option(name: .long, parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int?
-    @Flag(name: .long, help: "Print per-epoch progress even when standard error is not a terminal.")
-    var progress = false
     @Option(name: .long, help: "Where to write the model.")
     var output: String
     @OptionGroup var report: ReportOptions
@@ -98,7 +96,7 @@ struct Train: ParsableCommand {
         _ = try AtomicOutputFile(path: output)
         let start = Date()
         let x = try loadVectors(input)
-        let verbose = !report.quiet && report.format == .text && (progress || isatty(2) != 0)
+        let verbose = !report.quiet && report.format == .text && (report.progress || isatty(2) != 0)
         report.say("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
         var itqLosses: [Double]?, epochLog: [EpochReport]?
         let encoder: any HashEncoder

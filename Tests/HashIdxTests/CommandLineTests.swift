@@ -413,6 +413,13 @@ final class Flag: @unchecked Sendable {
         #expect(json(add)?["replaced"] as? Int == 300 && json(add)?["count"] as? Int == 300, "\(add.stdout)")
         let quiet = try CLI.run(["add", idx, dir.sub("again.npy"), "--quiet"])
         #expect(quiet.status == 0 && quiet.stderr.isEmpty && quiet.stdout.isEmpty)
+        // Progress: count, share and rate, on standard error, forced here (it is not a terminal).
+        let many = (0..<70_000).map { "\($0) " + String(format: "%02x", $0 & 0xFF) }.joined(separator: "\n") + "\n"
+        let small = dir.sub("small")
+        #expect(try CLI.run(["create", small, "--bits", "8"]).status == 0)
+        let shown = try CLI.run(["add", small, "-", "--progress", "--batch-size", "10000"], stdin: many)
+        #expect(shown.status == 0 && shown.stderr.contains("checking standard input: 65536") && shown.stderr.contains("adding: 10000 of 70000 (14%)"),
+                "\(shown.stderr)")
     }
 
     /// Help of every command: readable at 80 columns, and as recorded (HASHIDX_UPDATE_SNAPSHOTS=1
