@@ -18,6 +18,17 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     public var seed: UInt64
     /// How the network starts.
     public var initialization: Initialization = .pca
+    /// How gradients become steps.
+    public var optimizer: Optimizer = .momentum
+
+    /// Step rules.
+    public enum Optimizer: String, Sendable, Equatable, CaseIterable {
+        /// Heavy-ball momentum: v ← μ·v − η·g, w ← w + v (the paper's).
+        case momentum
+        /// Adam (Kingma and Ba): bias-corrected first and second moments of the gradient,
+        /// β1 = 0.9, β2 = 0.999, ε = 1e-8; w ← w − η·m̂ / (√v̂ + ε).
+        case adam
+    }
 
     /// Starting points for the network.
     public enum Initialization: String, Sendable, Equatable, CaseIterable {
@@ -197,10 +208,15 @@ public enum DeepHashingTraining {
         func finite(_ ls: [DenseLayer]) -> Bool {
             ls.allSatisfy { $0.weights.values.allSatisfy(\.isFinite) && $0.bias.allSatisfy(\.isFinite) }
         }
-        /// Restores `saved`, drops the momentum built so far and halves the step.
+        // Adam's second moments (its first moments live in `velocity`) and step count.
+        var secondMoment = velocity
+        var adamSteps = 0.0
+        /// Restores `saved`, drops the momentum (and Adam's moments) built so far and halves the step.
         func stepBack(to saved: [DenseLayer], _ what: String) throws(EncoderError) {
             layers = saved
             velocity = saved.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+            secondMoment = velocity
+            adamSteps = 0
             rate /= 2
             halvings += 1
             guard halvings <= 30 else {
@@ -225,12 +241,30 @@ public enum DeepHashingTraining {
                 if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
                 let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
                 let before = layers
-                for m in 0..<layers.count {
-                    velocity[m].weights = c.momentum * velocity[m].weights - rate * grads[m].weights
-                    layers[m].weights = layers[m].weights + velocity[m].weights
-                    for j in 0..<layers[m].bias.count {
-                        velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - rate * grads[m].bias[j]
-                        layers[m].bias[j] += velocity[m].bias[j]
+                switch c.optimizer {
+                case .momentum:
+                    for m in 0..<layers.count {
+                        velocity[m].weights = c.momentum * velocity[m].weights - rate * grads[m].weights
+                        layers[m].weights = layers[m].weights + velocity[m].weights
+                        for j in 0..<layers[m].bias.count {
+                            velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - rate * grads[m].bias[j]
+                            layers[m].bias[j] += velocity[m].bias[j]
+                        }
+                    }
+                case .adam:
+                    adamSteps += 1
+                    let b1 = 0.9, b2 = 0.999, eps = 1e-8
+                    let c1 = 1 - pow(b1, adamSteps), c2 = 1 - pow(b2, adamSteps)
+                    func adam(_ w: inout [Double], _ m: inout [Double], _ v: inout [Double], _ g: [Double]) {
+                        for i in w.indices {
+                            m[i] = b1 * m[i] + (1 - b1) * g[i]
+                            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                            w[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                        }
+                    }
+                    for m in 0..<layers.count {
+                        adam(&layers[m].weights.values, &velocity[m].weights.values, &secondMoment[m].weights.values, grads[m].weights.values)
+                        adam(&layers[m].bias, &velocity[m].bias, &secondMoment[m].bias, grads[m].bias)
                     }
                 }
                 if !finite(layers) {
@@ -267,7 +301,7 @@ public enum DeepHashingTraining {
             "initialization": c.initialization.rawValue,
             "seed": String(c.seed), "epochs": String(c.epochs), "learning_rate": String(c.learningRate),
             "final_learning_rate": String(rate),
-            "momentum": String(c.momentum), "batch_size": c.batchSize.map(String.init) ?? "full",
+            "momentum": String(c.momentum), "optimizer": c.optimizer.rawValue, "batch_size": c.batchSize.map(String.init) ?? "full",
             "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
             "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",
             "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),

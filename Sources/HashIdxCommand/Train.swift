@@ -7,6 +7,7 @@ import HashIdx
 import Hamming
 
 extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
+extension DeepHashingConfiguration.Optimizer: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,6 +49,8 @@ struct Train: ParsableCommand {
     var paperScaling = false
     @Option(name: .long, help: "DH/SDH initialisation: pca (as in the paper) or itq (start from the PCA-ITQ solution).")
     var initialization: DeepHashingConfiguration.Initialization?
+    @Option(name: .long, help: "DH/SDH step rule: momentum (default, as in the paper) or adam.")
+    var optimizer: DeepHashingConfiguration.Optimizer?
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
     var validationQueries: Int = 0
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH: size of the validation database drawn from the remaining training items.")
@@ -126,6 +129,7 @@ struct Train: ParsableCommand {
             if let alpha { c.weights.alpha = alpha }
             if paperScaling { c.weights.perItem = false }
             if let initialization { c.initialization = initialization }
+            if let optimizer { c.optimizer = optimizer }
             var y = try labels.map { try VectorFile.readLabels($0) }
             if let labels = y, labels.count != x.rows { throw DataError(file: self.labels!, "expected \(x.rows) labels, one per vector, found \(labels.count)") }
             var trainX = x
