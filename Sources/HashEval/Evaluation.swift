@@ -25,6 +25,19 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var emptyWithinRadius: [Double]
 }
 
+/// Why an evaluation cannot run.
+public enum EvaluationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// An index evaluated as a database must hold ids 0…N−1 (database positions).
+    case idsAreNotPositions(count: Int, found: UInt64)
+
+    public var description: String {
+        switch self {
+        case .idsAreNotPositions(let n, let id):
+            return "expected ids 0…\(n - 1) (database positions) for evaluation, found id \(id)"
+        }
+    }
+}
+
 public enum Evaluation {
     /// Evaluates `queries` (packed, ⌈B/8⌉ bytes each) against `database` (packed) by brute-force
     /// distances, on `threads` workers. `labels` are per item sets of labels.
@@ -85,6 +98,22 @@ public enum Evaluation {
     /// Precision within radius `radius` from real range queries on `index`, whose ids must be the
     /// database positions (0…N−1) that `databaseLabels` describes: (mean precision with empty = 0,
     /// fraction of empty retrievals).
+    /// The codes of an index whose ids are database positions 0…N−1, packed back to back in
+    /// position order (the database side of an evaluation).
+    /// - Throws: ``EvaluationError/idsAreNotPositions(count:found:)`` if the ids are not 0…N−1, or a ``HashIdx/HashIdxError``.
+    public static func databaseCodes(index: HashIndex) throws -> [UInt8] {
+        let exported = try index.exportCodes()
+        let n = exported.ids.count, cb = index.codeBytes
+        var out = [UInt8](repeating: 0, count: n * cb)
+        var seen = [Bool](repeating: false, count: n)
+        for (row, id) in exported.ids.enumerated() {
+            guard id < UInt64(n), !seen[Int(id)] else { throw EvaluationError.idsAreNotPositions(count: n, found: id) }
+            seen[Int(id)] = true
+            out.replaceSubrange(Int(id) * cb ..< (Int(id) + 1) * cb, with: exported.packed[row * cb ..< (row + 1) * cb])
+        }
+        return out
+    }
+
     public static func precisionWithinRadius(index: HashIndex, queries: [BinaryCode], queryLabels: [[Int]], databaseLabels: [[Int]],
                                              radius: Int) throws -> (precision: Double, empty: Double) {
         let results = try index.search(queries, radius: radius)

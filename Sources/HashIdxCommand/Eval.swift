@@ -41,14 +41,8 @@ struct Eval: ParsableCommand {
         if let index {
             let idx = try HashIndex.open(at: index, mode: .readOnly)
             width = idx.bits
-            let exported = try idx.exportCodes()
-            guard exported.ids.sorted() == (0..<UInt64(exported.ids.count)).map({ $0 }) else {
-                throw DataError(file: index, "expected ids 0…N−1 (database positions) for evaluation")
-            }
-            dbCodes = [UInt8](repeating: 0, count: exported.packed.count)
-            for (row, id) in exported.ids.enumerated() {
-                dbCodes.replaceSubrange(Int(id) * idx.codeBytes ..< (Int(id) + 1) * idx.codeBytes,
-                                        with: exported.packed[row * idx.codeBytes ..< (row + 1) * idx.codeBytes])
+            do { dbCodes = try Evaluation.databaseCodes(index: idx) } catch let e as EvaluationError {
+                throw DataError(file: index, e.description)
             }
             opened = idx
         } else {
