@@ -103,3 +103,15 @@ import Hamming
         #expect(report.meanAveragePrecisionTieAware > 0 && report.meanAveragePrecisionTieAware < 1)
     }
 }
+
+@Suite struct DatabaseCodesTests {
+    @Test func anIndexIsADatabaseOnlyWithIdsZeroToNMinusOne() throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.path, .init(bits: 16))
+        let codes = try [BinaryCode(hex: "aabb", bits: 16), BinaryCode(hex: "0102", bits: 16), BinaryCode(hex: "ffee", bits: 16)]
+        try index.insert([(2, codes[2]), (0, codes[0]), (1, codes[1])])
+        #expect(try Evaluation.databaseCodes(index: index) == codes.flatMap(\.bytes), "codes in position order")
+        try index.insert([(7, codes[0])])
+        #expect(throws: EvaluationError.idsAreNotPositions(count: 4, found: 7)) { try Evaluation.databaseCodes(index: index) }
+    }
+}
