@@ -25,11 +25,8 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "With raw or npy: write the ids here, one per line.")
     var ids: String?
 
-    @Flag(name: .long, help: "Show progress on standard error even when it is not a terminal.")
-    var progress = false
-
-    @Flag(name: .long, help: "Print nothing but errors.")
-    var quiet = false
+    @OptionGroup var verbosity: VerbosityOptions
+    var quiet: Bool { verbosity.quiet }
 
     func validate() throws {
         if let output, output == ids { throw ValidationError("--output and --ids must be different files") }
@@ -51,7 +48,7 @@ struct Export: ParsableCommand {
         }
         if format == .npy { try write(NpyWriter.header(descr: "|u1", shape: [count, codeBytes])) }
         var written = 0
-        let shown = Progress("exporting", total: count, forced: progress, quiet: quiet)
+        let shown = verbosity.progress("exporting", total: count)
         let digits = Array("0123456789abcdef".utf8)
         try index.forEachCode { batchIDs, packed in
             switch format {

@@ -137,16 +137,13 @@ struct ReportOptions: ParsableArguments {
     @Option(name: .long, help: "Summary format: text (on standard error) or json (one document on standard output).")
     var format: OutputFormat = .text
 
-    @Flag(name: .long, help: "Print nothing but errors (and the JSON summary, if asked for).")
-    var quiet = false
+    @OptionGroup var verbosity: VerbosityOptions
 
-    @Flag(name: .long, help: "Show progress on standard error even when it is not a terminal.")
-    var progress = false
+    var quiet: Bool { verbosity.quiet }
+    var progress: Bool { verbosity.progress }
 
     /// A progress line for `total` items (shown on a terminal, or with --progress; never with --quiet).
-    func progress(_ label: String, total: Int?) -> Progress {
-        Progress(label, total: total, forced: progress, quiet: quiet)
-    }
+    func progress(_ label: String, total: Int?) -> Progress { verbosity.progress(label, total: total) }
 
     /// Says `line` on standard error unless quiet or the summary is JSON.
     func say(_ line: @autoclosure () -> String) {
@@ -160,6 +157,20 @@ struct ReportOptions: ParsableArguments {
         } else {
             try emitJSON(summary)
         }
+    }
+}
+
+/// `--quiet` and `--progress`.
+struct VerbosityOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print nothing but errors (and a JSON summary, if asked for).")
+    var quiet = false
+
+    @Flag(name: .long, help: "Show progress on standard error even when it is not a terminal.")
+    var progress = false
+
+    /// A progress line for `total` items (shown on a terminal, or with --progress; never with --quiet).
+    func progress(_ label: String, total: Int?) -> Progress {
+        Progress(label, total: total, forced: progress, quiet: quiet)
     }
 }
 
