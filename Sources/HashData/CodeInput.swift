@@ -102,7 +102,7 @@ public final class CodeInput {
         self.name = path
         var source = path
         if path == "-" {
-            let s = try CodeInput.stage(standardInput: ())
+            let s = try CodeInput.stageStandardInput()
             staged = s
             source = s
         }
@@ -141,18 +141,14 @@ public final class CodeInput {
             guard self.format != .hex || linesHaveIDs != true else {
                 throw DataError(file: idFile, "the hex lines of '\(name)' carry their own ids; give ids in one place only")
             }
-            let list = try CodeText.ids(try LineReader(path: idFile))
-            guard list.count == count else {
-                throw DataError(file: idFile, "expected \(count) ids, one per code of '\(name)', found \(list.count)")
-            }
-            ids = list
+            ids = try CodeText.ids(idFile, count: count, oneEach: "code of '\(name)'")
         }
     }
 
     deinit { if let staged { unlink(staged) } }
 
     /// Copies standard input to a new temporary file and returns its path.
-    static func stage(standardInput: Void) throws(DataError) -> String {
+    static func stageStandardInput() throws(DataError) -> String {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         guard let (fd, path) = makeTemporaryFile("\(directory)/hashidx-stdin-XXXXXX") else {
             throw DataError(file: "-", kind: .io, "cannot create a temporary file in \(directory) to hold standard input: \(systemErrorText(errno))")

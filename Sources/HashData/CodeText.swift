@@ -49,6 +49,34 @@ public enum CodeText {
         return list
     }
 
+    /// The ids of the file at `idFile`, which must hold exactly `count`: one per `item` of `source`.
+    /// - Throws: ``DataError`` for a line that is not an id, or a different number of ids.
+    public static func ids(_ idFile: String, count: Int, oneEach item: String) throws(DataError) -> [UInt64] {
+        let list = try ids(try LineReader(path: idFile))
+        guard list.count == count else {
+            throw DataError(file: idFile, "expected \(count) ids, one per \(item), found \(list.count)")
+        }
+        return list
+    }
+
+    /// `<id> <hex>` lines, one per code of `packed` (⌈B/8⌉ = `codeBytes` bytes each), the form
+    /// `hashidx add` and `--queries` read.
+    public static func lines(ids: some Sequence<UInt64>, packed: [UInt8], codeBytes: Int) -> [UInt8] {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(packed.count / max(1, codeBytes) * (2 * codeBytes + 22))
+        for (i, id) in ids.enumerated() {
+            text += Array(String(id).utf8)
+            text.append(0x20)
+            for b in packed[i * codeBytes ..< (i + 1) * codeBytes] {
+                text.append(digits[Int(b >> 4)])
+                text.append(digits[Int(b & 15)])
+            }
+            text.append(0x0A)
+        }
+        return text
+    }
+
     /// Parses `<id> <hex>`: a decimal UInt64 id, whitespace, the packed code in hex.
     public static func entry(_ line: ArraySlice<UInt8>, bits: Int, file: String, lineNumber: Int) throws(DataError) -> (id: UInt64, code: BinaryCode) {
         let f = fields(line)

@@ -106,6 +106,8 @@ public final class InputFile {
 public final class AtomicOutputFile {
     /// The destination.
     public let path: String
+    /// The directory of `path`, where the temporary file lives ("." for a bare name).
+    private let directory: String
     private let temporary: String
     private var descriptor: Int32
     private var committed = false
@@ -120,14 +122,15 @@ public final class AtomicOutputFile {
             throw DataError(file: path, kind: .cannotCreate, "is a directory; expected a file name to write")
         }
         let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[...$0]) } ?? ""
+        let prefix = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard let (fd, name) = makeTemporaryFile("\(directory).\(base).tmp-XXXXXX") else {
-            throw DataError(file: path, kind: .cannotCreate, "cannot create a file in '\(directory.isEmpty ? "." : directory)': \(systemErrorText(errno))")
+        directory = prefix.isEmpty ? "." : prefix
+        guard let (fd, name) = makeTemporaryFile("\(prefix).\(base).tmp-XXXXXX") else {
+            throw DataError(file: path, kind: .cannotCreate, "cannot create a file in '\(directory)': \(systemErrorText(errno))")
         }
         descriptor = fd
         temporary = name
-        // mkostemp creates the file 0600; give it the mode an ordinary new file gets.
+        // mkstemp creates the file 0600; give it the mode an ordinary new file gets.
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
@@ -155,8 +158,6 @@ public final class AtomicOutputFile {
             throw DataError(file: path, kind: .cannotCreate, "cannot move the finished file into place: \(systemErrorText(errno))")
         }
         committed = true
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[...$0]) } ?? "."
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
@@ -191,7 +192,7 @@ func writeAll(_ descriptor: Int32, _ bytes: [UInt8], name: String) throws(DataEr
 }
 
 /// Creates a new file from a `mkstemp` template (trailing XXXXXX), closed on exec; returns its
-/// descriptor and path, or the `errno` of the failure.
+/// descriptor and path, or nil (`errno` says why).
 func makeTemporaryFile(_ template: String) -> (descriptor: Int32, path: String)? {
     var t = Array(template.utf8CString)
     let fd = t.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }

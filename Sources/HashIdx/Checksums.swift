@@ -54,10 +54,10 @@ enum Checksums {
         }
     }
 
+    /// Records `sum` as the checksum of `key` in the owned table `tag` (nothing before version 3).
     private static func record(_ txn: Transaction, _ tables: HashIndex.Tables, _ tag: Tag,
-                               key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+                               key: UnsafeRawBufferPointer, sum: UInt32) throws {
         guard let sums = tables.sums else { return }
-        let sum = crc(value)
         try sumKey(tag, key).withUnsafeBytes { k in
             try Swift.withUnsafeBytes(of: sum.littleEndian) { v in try txn.put(sums, key: k, value: v) }
         }
@@ -67,7 +67,7 @@ enum Checksums {
     static func put(_ txn: Transaction, _ tables: HashIndex.Tables, _ tag: Tag,
                     key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         try txn.put(database(tables, tag)!, key: key, value: value)
-        try record(txn, tables, tag, key: key, value: value)
+        try record(txn, tables, tag, key: key, sum: crc(value))
     }
 
     /// Writes a `key`/`value` pair of byte arrays (meta records) with its checksum.
@@ -83,10 +83,7 @@ enum Checksums {
             fill(out)
             sum = crc(UnsafeRawBufferPointer(out))
         }
-        guard let sums = tables.sums else { return }
-        try sumKey(tag, key).withUnsafeBytes { k in
-            try Swift.withUnsafeBytes(of: sum.littleEndian) { v in try txn.put(sums, key: k, value: v) }
-        }
+        try record(txn, tables, tag, key: key, sum: sum)
     }
 
     /// Deletes `key` from the owned table `tag`, and its checksum.
@@ -116,7 +113,7 @@ enum Checksums {
             let cursor = try txn.cursor(db)
             var entry = try cursor.first()
             while let e = entry {
-                try record(txn, tables, tag, key: e.key, value: e.value)
+                try record(txn, tables, tag, key: e.key, sum: crc(e.value))
                 entry = try cursor.next()
             }
         }

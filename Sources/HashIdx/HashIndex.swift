@@ -158,22 +158,20 @@ public final class HashIndex: @unchecked Sendable {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let parent = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
-        if !fm.fileExists(atPath: parent) {
-            do { try fm.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
-                throw describeCreationFailure(parent, errno)
-            }
-        }
+        let made = makeDirectories(parent)
+        guard made.failure == 0 else { throw describeCreationFailure(made.directory, made.failure) }
         removeAbandonedBuilds(in: parent, name: name)
         let staging = parent + "/.\(name).creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard mkdir(staging, 0o755) == 0 else { throw describeCreationFailure(parent, errno) }
         var placed = false
         defer { if !placed { try? fm.removeItem(atPath: staging) } }
+        let operation = "creating the index at '\(path)'"
         do {
             let env: Environment
             do {
                 env = try Environment(path: staging, mapSize: configuration.initialMapSize, maxDatabases: maxDatabases,
                                       noSync: configuration.noSync)
-            } catch { throw explain(.wrap(error, "creating the index at '\(path)'"), directory: staging, operation: "creating the index at '\(path)'") }
+            } catch { throw explain(.wrap(error, operation), directory: staging, operation: operation) }
             let header = Format.Header(version: Format.version, layout: layout,
                                        rowsPerChunk: Format.rowsPerChunk(codeBytes: (layout.bits + 7) / 8))
             do {
@@ -194,7 +192,7 @@ public final class HashIndex: @unchecked Sendable {
                     try Checksums.put(txn, tables, .meta, key: Format.encoderKey, value: blob)
                 }
                 try txn.commit()
-            } catch { throw explain(.wrap(error, "creating the index at '\(path)'"), directory: staging, operation: "creating the index at '\(path)'") }
+            } catch { throw explain(.wrap(error, operation), directory: staging, operation: operation) }
         }
         // The environment is closed here (its last reference went out of scope above).
         if exists {
@@ -244,6 +242,19 @@ public final class HashIndex: @unchecked Sendable {
             guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }), pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + entry) }
         }
+    }
+
+    /// Makes `path` and any missing parents (`mkdir -p`) with system calls, so that a failure
+    /// comes with its `errno`; returns 0, or the failure and the directory it happened at.
+    static func makeDirectories(_ path: String) -> (failure: Int32, directory: String) {
+        var st = stat()
+        if stat(path, &st) == 0 { return (st.st_mode & S_IFMT == S_IFDIR ? 0 : ENOTDIR, path) }
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if parent != path {
+            let up = makeDirectories(parent)
+            if up.failure != 0 { return up }
+        }
+        return mkdir(path, 0o755) == 0 || errno == EEXIST ? (0, path) : (errno, path)
     }
 
     /// The error for a directory that cannot be made, named by its cause (`errno` value `code`).

@@ -75,7 +75,7 @@ struct Add: ParsableCommand {
         } else {
             let checking = report.progress("checking \(file == "-" ? "standard input" : file)", total: nil)
             let input = try CodeInput(path: file, bits: index.bits, format: inputFormat, idFile: ids) { n in
-                checking.advance(by: n - checking.done)
+                checking.update(to: n)
             }
             checking.finish()
             let loading = report.progress("adding", total: input.count)
@@ -98,20 +98,12 @@ struct Add: ParsableCommand {
             throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
         }
         let x = try loadVectors(path)
-        let idList = try readIDs(count: x.rows, what: "vector") ?? (0..<UInt64(x.rows)).map { $0 }
+        let idList = try ids.map { try CodeText.ids($0, count: x.rows, oneEach: "vector") } ?? (0..<UInt64(x.rows)).map { $0 }
         let packed = try encoder.encode(x)
         let n = index.codeBytes
         for start in stride(from: 0, to: x.rows, by: batchSize) {
             let end = min(start + batchSize, x.rows)
             try sink(Array(idList[start..<end]), Array(packed[start * n ..< end * n]))
         }
-    }
-
-    /// The ids of --ids, checked to be exactly `count` (one per code or vector), or nil.
-    private func readIDs(count: Int, what: String) throws -> [UInt64]? {
-        guard let ids else { return nil }
-        let list = try CodeText.ids(try LineReader(path: ids))
-        guard list.count == count else { throw DataError(file: ids, "expected \(count) ids, one per \(what), found \(list.count)") }
-        return list
     }
 }

@@ -41,20 +41,12 @@ struct Encode: ParsableCommand {
         let packed = try encoder.encode(x)
         let seconds = Date().timeIntervalSince(start)
         let n = (encoder.bits + 7) / 8
-        var bytes: [UInt8]
+        let bytes: [UInt8]
         let format = outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex
         switch format {
         case .raw: bytes = packed
         case .npy: bytes = NpyWriter.file(descr: "|u1", shape: [x.rows, n], data: packed)
-        case .hex:
-            var s = ""
-            s.reserveCapacity(x.rows * (2 * n + 8))
-            for i in 0..<x.rows {
-                s += "\(i) "
-                for b in packed[i * n ..< (i + 1) * n] { s += String(format: "%02x", b) }
-                s += "\n"
-            }
-            bytes = Array(s.utf8)
+        case .hex: bytes = CodeText.lines(ids: 0..<UInt64(x.rows), packed: packed, codeBytes: n)
         }
         if let output { try AtomicOutputFile.write(bytes, to: output) } else { try StandardStream.output(bytes: bytes) }
         let rate = Double(x.rows) / max(seconds, 1e-9)

@@ -49,22 +49,10 @@ struct Export: ParsableCommand {
         if format == .npy { try write(NpyWriter.header(descr: "|u1", shape: [count, codeBytes])) }
         var written = 0
         let shown = verbosity.progress("exporting", total: count)
-        let digits = Array("0123456789abcdef".utf8)
         try index.forEachCode { batchIDs, packed in
             switch format {
             case .hex:
-                var text: [UInt8] = []
-                text.reserveCapacity(batchIDs.count * (2 * codeBytes + 22))
-                for (i, id) in batchIDs.enumerated() {
-                    text += Array(String(id).utf8)
-                    text.append(0x20)
-                    for b in packed[i * codeBytes ..< (i + 1) * codeBytes] {
-                        text.append(digits[Int(b >> 4)])
-                        text.append(digits[Int(b & 15)])
-                    }
-                    text.append(0x0A)
-                }
-                try write(text)
+                try write(CodeText.lines(ids: batchIDs, packed: packed, codeBytes: codeBytes))
             case .raw, .npy:
                 try write(packed)
                 if let idOut { try idOut.write(Array(batchIDs.map { String($0) }.joined(separator: "\n").utf8) + [0x0A]) }

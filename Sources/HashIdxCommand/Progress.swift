@@ -24,8 +24,11 @@ final class Progress {
     }
 
     /// Records `n` more items done.
-    func advance(by n: Int) {
-        done += n
+    func advance(by n: Int) { update(to: done + n) }
+
+    /// Records that `n` items are done in all.
+    func update(to n: Int) {
+        done = n
         guard enabled else { return }
         let now = Date()
         guard now.timeIntervalSince(last) >= (inPlace ? 0.25 : 5) else { return }

@@ -76,6 +76,16 @@ struct Train: ParsableCommand {
         var selectedEpoch: Int?
     }
 
+    /// The sizes of --hidden (positive integers separated by commas), or nil without it.
+    private func hiddenSizes() throws -> [Int]? {
+        guard let hidden else { return nil }
+        let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--hidden must be positive sizes separated by commas, like 60,30; found '\(hidden)'")
+        }
+        return sizes.compactMap { $0 }
+    }
+
     func validate() throws {
         guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
         if method == .sdh && labels == nil { throw ValidationError("sdh needs --labels") }
@@ -85,12 +95,7 @@ struct Train: ParsableCommand {
         guard validationDatabase >= 1 else { throw ValidationError("--validation-database must be at least 1, found \(validationDatabase)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if let batchSize, batchSize < 0 { throw ValidationError("--batch-size must be at least 0, found \(batchSize)") }
-        if let hidden {
-            let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw ValidationError("--hidden must be positive sizes separated by commas, like 60,30; found '\(hidden)'")
-            }
-        }
+        _ = try hiddenSizes()
     }
 
     func run() throws {
@@ -116,11 +121,7 @@ struct Train: ParsableCommand {
                 : DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
             c.seed = seed
             if let epochs { c.epochs = epochs }
-            if let hidden {
-                let sizes = hidden.split(separator: ",").compactMap { Int($0) }
-                guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--hidden must be sizes like 60,30, found '\(hidden)'") }
-                c.hiddenSizes = sizes
-            }
+            if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
             if let learningRate { c.learningRate = learningRate }
             if let batchSize { c.batchSize = batchSize == 0 ? nil : batchSize }
             if let lambda1 { c.weights.lambda1 = lambda1 }
