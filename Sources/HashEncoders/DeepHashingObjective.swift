@@ -65,6 +65,12 @@ public enum DeepHashingObjective {
         public var decay = 0.0
         public var supervised = 0.0
         public var total = 0.0
+
+        /// The terms by name ("quantization", "balance", …, "total").
+        public var dictionary: [String: Double] {
+            ["quantization": quantization, "balance": balance, "orthogonality": orthogonality, "decay": decay,
+             "supervised": supervised, "total": total]
+        }
     }
 
     /// J and its terms for a batch, with `b` fixed.
@@ -106,7 +112,7 @@ public enum DeepHashingObjective {
             }
         }
         var grads = layers
-        var delta = tanhBackward(g, output: h)
+        var delta = layers[layers.count - 1].activation.backward(g, output: h)
         for m in stride(from: layers.count - 1, through: 0, by: -1) {
             let W = layers[m].weights
             let gram = Matrix.product(W, transposeA: true, W)
@@ -115,16 +121,9 @@ public enum DeepHashingObjective {
             var gc = [Double](repeating: 0, count: W.columns)
             for i in 0..<delta.rows { for j in 0..<delta.columns { gc[j] += delta[i, j] } }
             for j in 0..<gc.count { gc[j] += w.lambda3 * layers[m].bias[j] }
-            grads[m] = DenseLayer(weights: gw, bias: gc)
-            if m > 0 { delta = tanhBackward(Matrix.product(delta, W, transposeB: true), output: acts[m]) }
+            grads[m] = DenseLayer(weights: gw, bias: gc, activation: layers[m].activation)
+            if m > 0 { delta = layers[m - 1].activation.backward(Matrix.product(delta, W, transposeB: true), output: acts[m]) }
         }
         return grads
-    }
-
-    /// g ⊙ (1 − y²) for y = tanh(z).
-    static func tanhBackward(_ g: Matrix, output y: Matrix) -> Matrix {
-        var out = g
-        for i in 0..<out.values.count { out.values[i] *= 1 - y.values[i] * y.values[i] }
-        return out
     }
 }

@@ -21,14 +21,10 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     /// How gradients become steps.
     public var optimizer: Optimizer = .momentum
 
-    /// Step rules.
-    public enum Optimizer: String, Sendable, Equatable, CaseIterable {
-        /// Heavy-ball momentum: v ← μ·v − η·g, w ← w + v (the paper's).
-        case momentum
-        /// Adam (Kingma and Ba): bias-corrected first and second moments of the gradient,
-        /// β1 = 0.9, β2 = 0.999, ε = 1e-8; w ← w − η·m̂ / (√v̂ + ε).
-        case adam
-    }
+    /// Step rules (shared with the supervised networks).
+    public typealias Optimizer = StepRule
+    /// How the step changes over the epochs (constant, as in the paper, by default).
+    public var schedule: LearningRateSchedule = .constant
 
     /// Starting points for the network.
     public enum Initialization: String, Sendable, Equatable, CaseIterable {
@@ -64,14 +60,29 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     }
 }
 
-/// One epoch's record.
+/// One epoch's record, from any network trainer.
 public struct EpochReport: Sendable, Codable {
     public var epoch: Int
-    /// Terms of J over the monitoring sample (at most 10,000 training items).
-    public var terms: DeepHashingObjective.Terms
+    /// The loss and its terms, unweighted, by name; "total" is the weighted sum that is minimised.
+    /// DH/SDH: over the monitoring sample (at most 10,000 training items); `center`/`pairwise`:
+    /// the mean over the epoch's batches.
+    public var terms: [String: Double]
     public var seconds: Double
+    /// The learning rate at the end of the epoch.
+    public var learningRate: Double?
     /// The validation score after this epoch, when validating.
     public var validation: Double?
+
+    /// The weighted total.
+    public var loss: Double { terms["total"] ?? .nan }
+
+    public init(epoch: Int, terms: [String: Double], seconds: Double, learningRate: Double? = nil, validation: Double? = nil) {
+        self.epoch = epoch
+        self.terms = terms
+        self.seconds = seconds
+        self.learningRate = learningRate
+        self.validation = validation
+    }
 }
 
 /// Trains DH and SDH networks by back-propagation (the shared harness).
@@ -104,7 +115,7 @@ public enum DeepHashingTraining {
         let itq = try LinearTraining.itq(x, bits: itqBits, seed: seed)
         let p = try LinearTraining.pca(x, components: min(first, d))
         var w1 = Matrix(rows: d, columns: first)
-        let rotated = itq.encoder.projection
+        let rotated = itq.projection
         var rng = SeededGenerator(seed: seed ^ 0x5EED)
         for j in 0..<first {
             for i in 0..<d {
@@ -195,7 +206,7 @@ public enum DeepHashingTraining {
             : try initialLayers(x, sizes: c.hiddenSizes + [bits])
         var best: (score: Double, layers: [DenseLayer], epoch: Int)?
         if let validate { best = (validate(NeuralHashEncoder(method: "dh", layers: layers)), layers, 0) }
-        var velocity = layers.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
+        var optimizer = OptimizerState(rule: c.optimizer, momentum: c.momentum, like: layers)
         var rng = SeededGenerator(seed: c.seed)
         let monitor = Array((0..<x.rows).shuffled(using: &rng).prefix(10_000)).sorted()
         let monitorX = x.gather(monitor)
@@ -205,18 +216,10 @@ public enum DeepHashingTraining {
         // the step size halved and the work redone (at most 30 halvings).
         var rate = c.learningRate
         var halvings = 0
-        func finite(_ ls: [DenseLayer]) -> Bool {
-            ls.allSatisfy { $0.weights.values.allSatisfy(\.isFinite) && $0.bias.allSatisfy(\.isFinite) }
-        }
-        // Adam's second moments (its first moments live in `velocity`) and step count.
-        var secondMoment = velocity
-        var adamSteps = 0.0
         /// Restores `saved`, drops the momentum (and Adam's moments) built so far and halves the step.
         func stepBack(to saved: [DenseLayer], _ what: String) throws(EncoderError) {
             layers = saved
-            velocity = saved.map { DenseLayer(weights: Matrix(rows: $0.weights.rows, columns: $0.weights.columns), bias: [Double](repeating: 0, count: $0.bias.count)) }
-            secondMoment = velocity
-            adamSteps = 0
+            optimizer.reset()
             rate /= 2
             halvings += 1
             guard halvings <= 30 else {
@@ -224,6 +227,8 @@ public enum DeepHashingTraining {
             }
         }
         var epoch = 0
+        var step = 0
+        let totalSteps = c.epochs * ((x.rows + batch - 1) / batch)
         while epoch < c.epochs {
             epoch += 1
             let start = Date()
@@ -241,33 +246,9 @@ public enum DeepHashingTraining {
                 if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
                 let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
                 let before = layers
-                switch c.optimizer {
-                case .momentum:
-                    for m in 0..<layers.count {
-                        velocity[m].weights = c.momentum * velocity[m].weights - rate * grads[m].weights
-                        layers[m].weights = layers[m].weights + velocity[m].weights
-                        for j in 0..<layers[m].bias.count {
-                            velocity[m].bias[j] = c.momentum * velocity[m].bias[j] - rate * grads[m].bias[j]
-                            layers[m].bias[j] += velocity[m].bias[j]
-                        }
-                    }
-                case .adam:
-                    adamSteps += 1
-                    let b1 = 0.9, b2 = 0.999, eps = 1e-8
-                    let c1 = 1 - pow(b1, adamSteps), c2 = 1 - pow(b2, adamSteps)
-                    func adam(_ w: inout [Double], _ m: inout [Double], _ v: inout [Double], _ g: [Double]) {
-                        for i in w.indices {
-                            m[i] = b1 * m[i] + (1 - b1) * g[i]
-                            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                            w[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
-                        }
-                    }
-                    for m in 0..<layers.count {
-                        adam(&layers[m].weights.values, &velocity[m].weights.values, &secondMoment[m].weights.values, grads[m].weights.values)
-                        adam(&layers[m].bias, &velocity[m].bias, &secondMoment[m].bias, grads[m].bias)
-                    }
-                }
-                if !finite(layers) {
+                optimizer.step(&layers, gradients: grads, rate: c.schedule.rate(rate, step: step, of: totalSteps))
+                step += 1
+                if !OptimizerState.finite(layers) {
                     try stepBack(to: before, "training produced non-finite weights")
                 }
             }
@@ -281,7 +262,8 @@ public enum DeepHashingTraining {
                 epoch -= 1
                 continue
             }
-            var report = EpochReport(epoch: epoch, terms: terms, seconds: Date().timeIntervalSince(start))
+            var report = EpochReport(epoch: epoch, terms: terms.dictionary, seconds: Date().timeIntervalSince(start),
+                                     learningRate: c.schedule.rate(rate, step: step, of: totalSteps))
             if let validate {
                 let score = validate(NeuralHashEncoder(method: "dh", layers: layers))
                 report.validation = score
@@ -301,7 +283,7 @@ public enum DeepHashingTraining {
             "initialization": c.initialization.rawValue,
             "seed": String(c.seed), "epochs": String(c.epochs), "learning_rate": String(c.learningRate),
             "final_learning_rate": String(rate),
-            "momentum": String(c.momentum), "optimizer": c.optimizer.rawValue, "batch_size": c.batchSize.map(String.init) ?? "full",
+            "momentum": String(c.momentum), "optimizer": c.optimizer.rawValue, "schedule": c.schedule.rawValue, "batch_size": c.batchSize.map(String.init) ?? "full",
             "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
             "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",
             "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),

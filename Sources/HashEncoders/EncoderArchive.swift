@@ -153,10 +153,7 @@ public struct EncoderArchive: Equatable, Sendable {
     /// Rebuilds the encoder this archive describes.
     public static func decodeEncoder(_ bytes: [UInt8]) throws(EncoderError) -> any HashEncoder {
         let a = try decode(bytes)
-        switch a.method {
-        case "lsh", "pcah", "itq": return try LinearHashEncoder(archive: a)
-        case "dh", "sdh": return try NeuralHashEncoder(archive: a)
-        default: throw .unknownMethod(a.method)
-        }
+        guard let method = HashingMethod(rawValue: a.method) else { throw .unknownMethod(a.method) }
+        return method.isNetwork ? try NeuralHashEncoder(archive: a) : try LinearHashEncoder(archive: a)
     }
 }

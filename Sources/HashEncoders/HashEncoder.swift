@@ -6,7 +6,7 @@ import Hamming
 /// bit = 1 iff the real output is > 0, and serialise to a versioned, self-describing archive
 /// (``EncoderArchive``) that ``EncoderArchive/decodeEncoder(_:)`` reads back.
 public protocol HashEncoder: Sendable {
-    /// The method name stored in the archive: "lsh", "pcah", "itq", "dh" or "sdh".
+    /// The method name stored in the archive: a ``HashingMethod`` raw value.
     var method: String { get }
     /// Input dimension d.
     var dimension: Int { get }
@@ -35,7 +35,7 @@ public enum EncoderError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nonFinite(let r, let c): return "vector \(r) has a NaN or infinite value at dimension \(c); expected finite numbers"
         case .invalidArchive(let why): return "not a valid encoder archive: \(why)"
         case .newerArchive(let m, let f, let s): return "the \(m) encoder has archive version \(f), newer than the newest this build reads (\(s))"
-        case .unknownMethod(let m): return "unknown encoder method '\(m)'; expected lsh, pcah, itq, dh or sdh"
+        case .unknownMethod(let m): return "unknown encoder method '\(m)'; expected one of \(HashingMethod.names)"
         case .invalidConfiguration(let why): return why
         case .labelsMismatch(let e, let f): return "expected one label per training vector (\(e)), found \(f)"
         case .linearAlgebra(let why): return why

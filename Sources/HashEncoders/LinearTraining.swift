@@ -1,4 +1,5 @@
-/// Training of the linear encoders: LSH, PCAH and PCA-ITQ.
+/// Training of the linear encoders: LSH, PCAH, PCA-ITQ and LDA-ITQ. Every method returns a
+/// ``LinearHashEncoder``.
 public enum LinearTraining {
     /// Principal components of `x`: the column means and the top-`count` unit eigenvectors of
     /// the covariance (d × count, descending eigenvalue), with their eigenvalues.
@@ -21,7 +22,7 @@ public enum LinearTraining {
     public static func lsh(_ x: Matrix, bits: Int, seed: UInt64) throws(EncoderError) -> LinearHashEncoder {
         try validate(x, bits: bits)
         var rng = SeededGenerator(seed: seed)
-        return LinearHashEncoder(method: "lsh", mean: x.columnMeans, projection: rng.gaussianMatrix(rows: x.columns, columns: bits),
+        return LinearHashEncoder(method: HashingMethod.lsh.rawValue, mean: x.columnMeans, projection: rng.gaussianMatrix(rows: x.columns, columns: bits),
                                  settings: ["seed": String(seed)])
     }
 
@@ -29,44 +30,114 @@ public enum LinearTraining {
     public static func pcah(_ x: Matrix, bits: Int) throws(EncoderError) -> LinearHashEncoder {
         try validate(x, bits: bits)
         let p = try pca(x, components: bits)
-        return LinearHashEncoder(method: "pcah", mean: p.mean, projection: p.directions)
-    }
-
-    /// One ITQ run: the rotation, and the quantisation loss ‖B − VR‖²_F after each iteration.
-    public struct ITQResult {
-        public var encoder: LinearHashEncoder
-        public var rotation: Matrix
-        /// Quantisation loss after each iteration; never increases.
-        public var losses: [Double]
+        return LinearHashEncoder(method: HashingMethod.pcah.rawValue, mean: p.mean, projection: p.directions)
     }
 
     /// PCA-ITQ (Gong & Lazebnik): V = PCA_B(x − μ); from a seeded random rotation R, repeat
-    /// B = sgn(VR); BᵀV = UΣŴᵀ (SVD); R = ŴUᵀ.
-    public static func itq(_ x: Matrix, bits: Int, iterations: Int = 50, seed: UInt64) throws(EncoderError) -> ITQResult {
+    /// B = sgn(VR); BᵀV = UΣŴᵀ (SVD); R = ŴUᵀ. `progress` receives the quantisation loss
+    /// ‖B − VR‖²_F after each iteration (it never increases).
+    public static func itq(_ x: Matrix, bits: Int, iterations: Int = 50, seed: UInt64,
+                           progress: (_ iteration: Int, _ loss: Double) -> Void = { _, _ in }) throws(EncoderError) -> LinearHashEncoder {
         try validate(x, bits: bits)
-        guard iterations >= 0 else { throw .invalidConfiguration("ITQ iterations must be at least 0, found \(iterations)") }
         let p = try pca(x, components: bits)
-        let v = x.subtractingRow(p.mean) * p.directions
+        let r = try rotation(x.subtractingRow(p.mean) * p.directions, iterations: iterations, seed: seed, progress: progress)
+        return LinearHashEncoder(method: HashingMethod.itq.rawValue, mean: p.mean, projection: p.directions * r.rotation,
+                                 settings: ["seed": String(seed), "iterations": String(iterations),
+                                            "quantization_loss": r.loss.map { String($0) } ?? "n/a"])
+    }
+
+    /// LDA-ITQ, the closed-form supervised baseline: the data are whitened by the within-class
+    /// scatter S_w (regularised by 10⁻³ of its mean eigenvalue), the B directions of largest
+    /// between-class scatter in that space are kept, and an ITQ rotation is learned on them.
+    /// With K classes only K − 1 directions carry class information; the others are the
+    /// whitened space's remaining directions of largest total variance.
+    public static func ldaITQ(_ x: Matrix, labels: [Int], bits: Int, iterations: Int = 50, seed: UInt64,
+                              progress: (_ iteration: Int, _ loss: Double) -> Void = { _, _ in }) throws(EncoderError) -> LinearHashEncoder {
+        try validate(x, bits: bits)
+        guard labels.count == x.rows else { throw .labelsMismatch(expected: x.rows, found: labels.count) }
+        guard bits <= x.columns else {
+            throw .invalidConfiguration("cannot take \(bits) discriminant directions of \(x.columns)-dimensional data; use at most \(x.columns) bits")
+        }
+        let classes = Array(Set(labels)).sorted()
+        guard classes.count >= 2 else { throw .invalidConfiguration("LDA needs at least 2 classes, found \(classes.count)") }
+        let d = x.columns, n = Double(x.rows)
+        let mean = x.columnMeans
+        // Class means, and the data minus their class mean.
+        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        var classMeans = Matrix(rows: classes.count, columns: d)
+        var counts = [Double](repeating: 0, count: classes.count)
+        for i in 0..<x.rows {
+            let k = slot[labels[i]]!
+            counts[k] += 1
+            for j in 0..<d { classMeans[k, j] += x[i, j] }
+        }
+        for k in 0..<classes.count { for j in 0..<d { classMeans[k, j] /= counts[k] } }
+        var within = x
+        for i in 0..<x.rows {
+            let k = slot[labels[i]]!
+            for j in 0..<d { within.values[i * d + j] -= classMeans[k, j] }
+        }
+        var sw = Matrix.product(within, transposeA: true, within, scale: 1 / n)
+        var trace = 0.0
+        for j in 0..<d { trace += sw[j, j] }
+        let ridge = max(1e-12, 1e-3 * trace / Double(d))
+        for j in 0..<d { sw[j, j] += ridge }
+        // W = Q Λ^(−1/2): whitening by the regularised within-class scatter.
+        let eig: (values: [Double], vectors: Matrix)
+        do { eig = try sw.symmetricEigen() } catch { throw .linearAlgebra(error.description) }
+        var whiten = eig.vectors
+        for j in 0..<d {
+            let s = 1 / max(eig.values[j], ridge).squareRoot()
+            for i in 0..<d { whiten[i, j] *= s }
+        }
+        // Between-class scatter in the whitened space, plus a small share of the total scatter to
+        // order the directions beyond K − 1 by variance.
+        var between = classMeans
+        for k in 0..<classes.count {
+            let w = (counts[k] / n).squareRoot()
+            for j in 0..<d { between[k, j] = (between[k, j] - mean[j]) * w }
+        }
+        let bw = between * whiten
+        var m = Matrix.product(bw, transposeA: true, bw)
+        let centred = x.subtractingRow(mean)
+        let tw = centred * whiten
+        let total = Matrix.product(tw, transposeA: true, tw, scale: 1e-3 / n)
+        m = m + total
+        let top: (values: [Double], vectors: Matrix)
+        do { top = try m.symmetricEigen() } catch { throw .linearAlgebra(error.description) }
+        var keep = Matrix(rows: d, columns: bits)
+        for i in 0..<d { for j in 0..<bits { keep[i, j] = top.vectors[i, j] } }
+        let directions = whiten * keep
+        let r = try rotation(centred * directions, iterations: iterations, seed: seed, progress: progress)
+        return LinearHashEncoder(method: HashingMethod.ldaITQ.rawValue, mean: mean, projection: directions * r.rotation,
+                                 settings: ["seed": String(seed), "iterations": String(iterations), "classes": String(classes.count),
+                                            "quantization_loss": r.loss.map { String($0) } ?? "n/a"])
+    }
+
+    /// The ITQ rotation of `v` (N × B): from a seeded random orthogonal matrix, alternate
+    /// B = sgn(vR) and the Procrustes solution R = ŴUᵀ of BᵀV = UΣŴᵀ.
+    static func rotation(_ v: Matrix, iterations: Int, seed: UInt64,
+                         progress: (Int, Double) -> Void) throws(EncoderError) -> (rotation: Matrix, loss: Double?) {
+        guard iterations >= 0 else { throw .invalidConfiguration("ITQ iterations must be at least 0, found \(iterations)") }
+        let bits = v.columns
         var rng = SeededGenerator(seed: seed)
         var rotation: Matrix
         do {
             let g = try rng.gaussianMatrix(rows: bits, columns: bits).svd()
             rotation = g.u * g.vt
         } catch { throw .linearAlgebra(error.description) }
-        var losses: [Double] = []
-        for _ in 0..<iterations {
+        var loss: Double?
+        for i in 0..<iterations {
             let signs = signMatrix(v * rotation)
             let m = Matrix.product(signs, transposeA: true, v)     // BᵀV, B × B
             do {
                 let s = try m.svd()
                 rotation = Matrix.product(s.vt, transposeA: true, s.u, transposeB: true)  // Ŵ Uᵀ
             } catch { throw .linearAlgebra(error.description) }
-            losses.append((signs - v * rotation).squaredNorm)
+            loss = (signs - v * rotation).squaredNorm
+            progress(i + 1, loss!)
         }
-        let encoder = LinearHashEncoder(method: "itq", mean: p.mean, projection: p.directions * rotation,
-                                        settings: ["seed": String(seed), "iterations": String(iterations),
-                                                   "quantization_loss": losses.last.map { String($0) } ?? "n/a"])
-        return ITQResult(encoder: encoder, rotation: rotation, losses: losses)
+        return (rotation, loss)
     }
 
     /// ±1 per element: +1 iff the value is > 0.

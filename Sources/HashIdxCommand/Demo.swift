@@ -56,7 +56,7 @@ struct Demo: ParsableCommand {
         let testLabels = try VectorFile.readLabels(dataset + "/t10k-labels-idx1-ubyte.gz")
         try emit("read \(train.rows) training and \(test.rows) test images of \(train.columns) pixels in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
         t = Date()
-        let encoder = try LinearTraining.itq(train, bits: bits, seed: 1).encoder
+        let encoder = try LinearTraining.itq(train, bits: bits, seed: 1)
         try emit("trained PCA-ITQ (\(train.columns) → \(bits) bits) in \(String(format: "%.1f", Date().timeIntervalSince(t))) s")
         t = Date()
         let index = try HashIndex.create(at: dir, encoder: encoder, expectedCount: train.rows)

@@ -6,35 +6,46 @@ import HashEval
 import HashIdx
 import Hamming
 
+extension HashingMethod: ExpressibleByArgument {}
 extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
-extension DeepHashingConfiguration.Optimizer: ExpressibleByArgument {}
+extension StepRule: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an encoder (LSH, PCAH, PCA-ITQ, DH or SDH) on vectors and save it.",
+        abstract: "Train an encoder on vectors (and labels) and save it.",
         usage: "hashidx train --method <method> --bits <bits> --input <file>\n  --output <file> [<options>]",
-        discussion: "Vectors: .fvecs, .bvecs, .npy (float32/float64/uint8) or IDX (gzip or not, uint8 scaled to [0, 1]).")
+        discussion: """
+            Methods: lsh, pcah, itq (unsupervised, linear); lda-itq (supervised, linear); dh \
+            (unsupervised network); sdh, center, pairwise (supervised networks; center reaches the \
+            best retrieval with labels). Vectors: .fvecs, .bvecs, .npy (float32/float64/uint8) or \
+            IDX (gzip or not, uint8 scaled to [0, 1]).
+            """)
 
-    enum Method: String, ExpressibleByArgument, CaseIterable { case lsh, pcah, itq, dh, sdh }
-
-    @Option(name: .long, help: "The method: lsh, pcah, itq, dh or sdh.")
-    var method: Method
+    @Option(name: .long, help: "The method: \(HashingMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: HashingMethod
     @Option(name: .long, parsing: .unconditional, help: "Code width B in bits.")
     var bits: Int
     @Option(name: .long, help: "Training vectors.")
     var input: String
-    @Option(name: .long, help: "Labels for sdh: IDX labels, .npy integers, or one integer per line.")
+    @Option(name: .long, help: "Labels (lda-itq, sdh, center, pairwise): IDX labels, .npy integers, or one integer per line.")
     var labels: String?
     @Option(name: .long, parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(name: .long, parsing: .unconditional, help: "ITQ iterations, or DH/SDH maximum epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "ITQ iterations, or a network's (maximum) epochs.")
     var epochs: Int?
-    @Option(name: .long, help: "DH/SDH hidden layer sizes, e.g. 60,30.")
+    @Option(name: .long, help: "Network hidden layer sizes, e.g. 60,30.")
     var hidden: String?
-    @Option(name: .long, parsing: .unconditional, help: "DH/SDH learning rate.")
+    @Option(name: .long, parsing: .unconditional, help: "Network learning rate.")
     var learningRate: Double?
-    @Option(name: .long, parsing: .unconditional, help: "DH/SDH mini-batch size (0 = full batch).")
+    @Option(name: .long, help: "Network learning-rate schedule: constant or cosine.")
+    var schedule: LearningRateSchedule?
+    @Option(name: .long, parsing: .unconditional, help: "Network mini-batch size (0 = full batch, dh/sdh only).")
     var batchSize: Int?
+    @Option(name: .long, help: "Network step rule: momentum or adam.")
+    var optimizer: StepRule?
+    @Option(name: .long, parsing: .unconditional, help: "center/pairwise: weight of the quantisation term.")
+    var quantizationWeight: Double?
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ1 (bit balance).")
     var lambda1: Double?
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ2 (orthogonality).")
@@ -49,11 +60,9 @@ struct Train: ParsableCommand {
     var paperScaling = false
     @Option(name: .long, help: "DH/SDH initialisation: pca (as in the paper) or itq (start from the PCA-ITQ solution).")
     var initialization: DeepHashingConfiguration.Initialization?
-    @Option(name: .long, help: "DH/SDH step rule: momentum (default, as in the paper) or adam.")
-    var optimizer: DeepHashingConfiguration.Optimizer?
-    @Option(name: .long, parsing: .unconditional, help: "DH/SDH: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
+    @Option(name: .long, parsing: .unconditional, help: "Networks: hold out this many training items (needs --labels) as validation queries; the epoch with the best validation mAP is kept.")
     var validationQueries: Int = 0
-    @Option(name: .long, parsing: .unconditional, help: "DH/SDH: size of the validation database drawn from the remaining training items.")
+    @Option(name: .long, parsing: .unconditional, help: "Networks: size of the validation database drawn from the remaining training items.")
     var validationDatabase: Int = 10_000
     @Option(name: .long, parsing: .unconditional, help: "OpenBLAS threads.")
     var threads: Int?
@@ -69,9 +78,9 @@ struct Train: ParsableCommand {
         var vectors: Int
         var seconds: Double
         var output: String
-        /// ITQ: the quantisation loss after each iteration.
+        /// ITQ / LDA-ITQ: the quantisation loss after each iteration.
         var itqLosses: [Double]?
-        /// DH/SDH: every epoch's loss terms (and validation score).
+        /// Networks: every epoch's loss terms (and validation score).
         var epochs: [EpochReport]?
         var selectedEpoch: Int?
     }
@@ -88,13 +97,15 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
-        if method == .sdh && labels == nil { throw ValidationError("sdh needs --labels") }
+        if method.needsLabels && labels == nil { throw ValidationError("\(method.rawValue) needs --labels") }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0, found \(epochs)") }
         if validationQueries > 0 && labels == nil { throw ValidationError("--validation-queries needs --labels") }
+        if validationQueries > 0 && !method.isNetwork { throw ValidationError("--validation-queries selects an epoch of a network (dh, sdh, center, pairwise), not of \(method.rawValue)") }
         guard validationQueries >= 0 else { throw ValidationError("--validation-queries must be at least 0, found \(validationQueries)") }
         guard validationDatabase >= 1 else { throw ValidationError("--validation-database must be at least 1, found \(validationDatabase)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         if let batchSize, batchSize < 0 { throw ValidationError("--batch-size must be at least 0, found \(batchSize)") }
+        if let quantizationWeight, !(quantizationWeight >= 0) { throw ValidationError("--quantization-weight must be at least 0, found \(quantizationWeight)") }
         _ = try hiddenSizes()
     }
 
@@ -104,25 +115,99 @@ struct Train: ParsableCommand {
         _ = try AtomicOutputFile(path: output)
         let start = Date()
         let x = try loadVectors(input)
-        let verbose = !report.quiet && report.format == .text && (report.progress || isatty(2) != 0)
         report.say("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
-        var itqLosses: [Double]?, epochLog: [EpochReport]?
-        let encoder: any HashEncoder
+        let y = try readLabels(count: x.rows)
+        let trained = try train(x, labels: y)
+        try EncoderArchive.save(trained.encoder, to: output)
+        let seconds = Date().timeIntervalSince(start)
+        let settings = trained.encoder.archive().settings
+        if let s = settings["selected_epoch"] { report.say("kept epoch \(s) (best validation mAP \(settings["validation_score"] ?? "?"))") }
+        try report.finish(Summary(method: trained.encoder.method, bits: trained.encoder.bits, dimension: trained.encoder.dimension,
+                                  vectors: x.rows, seconds: seconds, output: output, itqLosses: trained.itqLosses, epochs: trained.epochs,
+                                  selectedEpoch: settings["selected_epoch"].flatMap { Int($0) }),
+                          text: "trained \(trained.encoder.method) (\(trained.encoder.dimension) → \(trained.encoder.bits) bits) in \(String(format: "%.2f", seconds)) s; wrote \(output)")
+    }
+
+    /// Epoch and iteration lines on standard error (a terminal, or --progress).
+    private var verbose: Bool { !report.quiet && report.format == .text && (report.progress || isatty(2) != 0) }
+
+    /// --labels, one per vector (nil without it).
+    private func readLabels(count: Int) throws -> [Int]? {
+        guard let path = labels else { return nil }
+        let y = try VectorFile.readLabels(path)
+        guard y.count == count else { throw DataError(file: path, "expected \(count) labels, one per vector, found \(y.count)") }
+        return y
+    }
+
+    private func train(_ x: Matrix, labels y: [Int]?) throws -> (encoder: any HashEncoder, itqLosses: [Double]?, epochs: [EpochReport]?) {
+        var losses: [Double] = []
+        let iterations = epochs ?? 50
+        let record: (Int, Double) -> Void = { losses.append($1) }
+        func itqDone() { if verbose { diagnose("\(method.rawValue): quantisation loss \(losses.first ?? 0) → \(losses.last ?? 0) over \(losses.count) iterations") } }
         switch method {
-        case .lsh: encoder = try LinearTraining.lsh(x, bits: bits, seed: seed)
-        case .pcah: encoder = try LinearTraining.pcah(x, bits: bits)
+        case .lsh: return (try LinearTraining.lsh(x, bits: bits, seed: seed), nil, nil)
+        case .pcah: return (try LinearTraining.pcah(x, bits: bits), nil, nil)
         case .itq:
-            let r = try LinearTraining.itq(x, bits: bits, iterations: epochs ?? 50, seed: seed)
-            itqLosses = r.losses
-            if verbose { diagnose("itq: quantisation loss \(r.losses.first ?? 0) → \(r.losses.last ?? 0) over \(r.losses.count) iterations") }
-            encoder = r.encoder
-        case .dh, .sdh:
+            let e = try LinearTraining.itq(x, bits: bits, iterations: iterations, seed: seed, progress: record)
+            itqDone()
+            return (e, losses, nil)
+        case .ldaITQ:
+            let e = try LinearTraining.ldaITQ(x, labels: y!, bits: bits, iterations: iterations, seed: seed, progress: record)
+            itqDone()
+            return (e, losses, nil)
+        case .dh, .sdh, .center, .pairwise:
+            return try trainNetwork(x, labels: y)
+        }
+    }
+
+    private func trainNetwork(_ x: Matrix, labels y: [Int]?) throws -> (encoder: any HashEncoder, itqLosses: [Double]?, epochs: [EpochReport]?) {
+        var trainX = x, trainY = y
+        var validate: ((NeuralHashEncoder) -> Double)?
+        if validationQueries > 0, let all = y {
+            let split = try ValidationSplit(rows: x.rows, queries: validationQueries, database: validationDatabase, seed: seed)
+            let qx = x.gather(split.queries), dbx = x.gather(split.database)
+            let ql = split.queries.map { [all[$0]] }, dbl = split.database.map { [all[$0]] }
+            trainX = x.gather(split.training)
+            trainY = split.training.map { all[$0] }
+            let b = bits
+            validate = { net in
+                let q = (try? net.encode(qx)) ?? [], d = (try? net.encode(dbx)) ?? []
+                return Evaluation.evaluate(database: d, databaseLabels: dbl, queries: q, queryLabels: ql, bits: b, cutoffs: []).meanAveragePrecisionTieAware
+            }
+            report.say("validation: \(split.queries.count) held-out queries against \(split.database.count) training items; training on \(split.training.count)")
+        }
+        var log: [EpochReport] = []
+        let progress: (EpochReport) -> Void = { r in
+            log.append(r)
+            guard verbose else { return }
+            let terms = r.terms.keys.filter { $0 != "total" }.sorted().map { String(format: "%@ %.6g", $0, r.terms[$0]!) }.joined(separator: "  ")
+            diagnose(String(format: "epoch %3d  loss %.6g  ", r.epoch, r.loss) + terms + String(format: "  %.2f s", r.seconds)
+                     + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
+        }
+        let encoder: NeuralHashEncoder
+        switch method {
+        case .center, .pairwise:
+            var c = SupervisedNetworkConfiguration.defaults(loss: method == .center ? .center : .pairwise)
+            c.seed = seed
+            if let epochs { c.epochs = epochs }
+            if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
+            if let learningRate { c.learningRate = learningRate }
+            if let schedule { c.schedule = schedule }
+            if let batchSize {
+                guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 for \(method.rawValue), found \(batchSize)") }
+                c.batchSize = batchSize
+            }
+            if let optimizer { c.optimizer = optimizer }
+            if let quantizationWeight { c.quantizationWeight = quantizationWeight }
+            encoder = try SupervisedNetworkTraining.train(trainX, labels: trainY!, bits: bits, configuration: c, validate: validate, progress: progress)
+        default:
             var c = paperRecipe ? DeepHashingConfiguration.paper(bits: bits, supervised: method == .sdh)
                 : DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
             c.seed = seed
             if let epochs { c.epochs = epochs }
             if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
             if let learningRate { c.learningRate = learningRate }
+            if let schedule { c.schedule = schedule }
             if let batchSize { c.batchSize = batchSize == 0 ? nil : batchSize }
             if let lambda1 { c.weights.lambda1 = lambda1 }
             if let lambda2 { c.weights.lambda2 = lambda2 }
@@ -131,50 +216,9 @@ struct Train: ParsableCommand {
             if paperScaling { c.weights.perItem = false }
             if let initialization { c.initialization = initialization }
             if let optimizer { c.optimizer = optimizer }
-            var y = try labels.map { try VectorFile.readLabels($0) }
-            if let labels = y, labels.count != x.rows { throw DataError(file: self.labels!, "expected \(x.rows) labels, one per vector, found \(labels.count)") }
-            var trainX = x
-            var validate: ((NeuralHashEncoder) -> Double)?
-            if validationQueries > 0, let all = y {
-                guard validationQueries < x.rows else {
-                    throw ValidationError("--validation-queries must be smaller than the number of training vectors (\(x.rows)), found \(validationQueries)")
-                }
-                // Carve validation queries out of the training items; the validation database is
-                // drawn from the items that remain (which also train the network).
-                var rng = SeededGenerator(seed: seed ^ 0x7A11D)
-                let order = (0..<x.rows).shuffled(using: &rng)
-                let held = Array(order.prefix(validationQueries)).sorted()
-                let rest = Array(order.dropFirst(validationQueries)).sorted()
-                let valDB = Array(rest.shuffled(using: &rng).prefix(validationDatabase)).sorted()
-                let qx = x.gather(held), dbx = x.gather(valDB)
-                let ql = held.map { [all[$0]] }, dbl = valDB.map { [all[$0]] }
-                trainX = x.gather(rest)
-                y = rest.map { all[$0] }
-                let b = bits
-                validate = { net in
-                    let q = (try? net.encode(qx)) ?? [], d = (try? net.encode(dbx)) ?? []
-                    return Evaluation.evaluate(database: d, databaseLabels: dbl, queries: q, queryLabels: ql, bits: b, cutoffs: []).meanAveragePrecisionTieAware
-                }
-                report.say("validation: \(held.count) held-out queries against \(valDB.count) training items; training on \(rest.count)")
-            }
-            var log: [EpochReport] = []
-            encoder = try DeepHashingTraining.train(trainX, bits: bits, labels: method == .sdh ? y : nil, configuration: c, validate: validate) { r in
-                log.append(r)
-                if verbose {
-                    let t = r.terms
-                    diagnose(String(format: "epoch %3d  J %.6g  quantisation %.6g  balance %.6g  orthogonality %.6g  decay %.6g  supervised %.6g  %.2f s",
-                                    r.epoch, t.total, t.quantization, t.balance, t.orthogonality, t.decay, t.supervised, r.seconds)
-                             + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
-                }
-            }
-            epochLog = log
-            if let s = encoder.archive().settings["selected_epoch"] { report.say("kept epoch \(s) (best validation mAP \(encoder.archive().settings["validation_score"] ?? "?"))") }
+            encoder = try DeepHashingTraining.train(trainX, bits: bits, labels: method == .sdh ? trainY : nil, configuration: c,
+                                                    validate: validate, progress: progress)
         }
-        try EncoderArchive.save(encoder, to: output)
-        let seconds = Date().timeIntervalSince(start)
-        try report.finish(Summary(method: encoder.method, bits: encoder.bits, dimension: encoder.dimension, vectors: x.rows, seconds: seconds,
-                                  output: output, itqLosses: itqLosses, epochs: epochLog,
-                                  selectedEpoch: encoder.archive().settings["selected_epoch"].flatMap { Int($0) }),
-                          text: "trained \(encoder.method) (\(encoder.dimension) → \(encoder.bits) bits) in \(String(format: "%.2f", seconds)) s; wrote \(output)")
+        return (encoder, nil, log)
     }
 }
