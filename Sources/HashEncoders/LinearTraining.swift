@@ -47,10 +47,11 @@ public enum LinearTraining {
     }
 
     /// LDA-ITQ, the closed-form supervised baseline: the data are whitened by the within-class
-    /// scatter S_w (regularised by 10⁻³ of its mean eigenvalue), the B directions of largest
+    /// scatter S_w, regularised by adding its mean eigenvalue to the diagonal (chosen on
+    /// Fashion-MNIST: 10⁻³ of it gives 61.6 % mAP at 32 bits, 1× gives 68.0 %, 10× 63.2 %), the B directions of largest
     /// between-class scatter in that space are kept, and an ITQ rotation is learned on them.
     /// With K classes only K − 1 directions carry class information; the others are the
-    /// whitened space's remaining directions of largest total variance.
+    /// whitened space's remaining directions of least total variance.
     public static func ldaITQ(_ x: Matrix, labels: [Int], bits: Int, iterations: Int = 50, seed: UInt64,
                               progress: (_ iteration: Int, _ loss: Double) -> Void = { _, _ in }) throws(EncoderError) -> LinearHashEncoder {
         try validate(x, bits: bits)
@@ -80,7 +81,7 @@ public enum LinearTraining {
         var sw = Matrix.product(within, transposeA: true, within, scale: 1 / n)
         var trace = 0.0
         for j in 0..<d { trace += sw[j, j] }
-        let ridge = max(1e-12, 1e-3 * trace / Double(d))
+        let ridge = max(1e-12, trace / Double(d))
         for j in 0..<d { sw[j, j] += ridge }
         // W = Q Λ^(−1/2): whitening by the regularised within-class scatter.
         let eig: (values: [Double], vectors: Matrix)
@@ -90,8 +91,9 @@ public enum LinearTraining {
             let s = 1 / max(eig.values[j], ridge).squareRoot()
             for i in 0..<d { whiten[i, j] *= s }
         }
-        // Between-class scatter in the whitened space, plus a small share of the total scatter to
-        // order the directions beyond K − 1 by variance.
+        // Between-class scatter in the whitened space, minus a small share of the total scatter:
+        // the directions beyond K − 1 (no between-class scatter) come in order of least variance
+        // (on Fashion-MNIST at 32 bits: 69.4 % mAP, against 56.9 % for most variance first).
         var between = classMeans
         for k in 0..<classes.count {
             let w = (counts[k] / n).squareRoot()
@@ -101,7 +103,7 @@ public enum LinearTraining {
         var m = Matrix.product(bw, transposeA: true, bw)
         let centred = x.subtractingRow(mean)
         let tw = centred * whiten
-        let total = Matrix.product(tw, transposeA: true, tw, scale: 1e-3 / n)
+        let total = Matrix.product(tw, transposeA: true, tw, scale: -1e-3 / n)
         m = m + total
         let top: (values: [Double], vectors: Matrix)
         do { top = try m.symmetricEigen() } catch { throw .linearAlgebra(error.description) }

@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
     var labels: String?
     @Option(name: .long, parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
-    @Option(name: .long, parsing: .unconditional, help: "ITQ iterations, or a network's (maximum) epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "ITQ iterations, or a network's (maximum) epochs (center/pairwise default: 15, and at least 4,000 steps).")
     var epochs: Int?
     @Option(name: .long, help: "Network hidden layer sizes, e.g. 60,30.")
     var hidden: String?
@@ -189,7 +189,7 @@ struct Train: ParsableCommand {
         case .center, .pairwise:
             var c = SupervisedNetworkConfiguration.defaults(loss: method == .center ? .center : .pairwise)
             c.seed = seed
-            if let epochs { c.epochs = epochs }
+            if let epochs { c.epochs = epochs; c.minimumSteps = 0 }
             if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
             if let learningRate { c.learningRate = learningRate }
             if let schedule { c.schedule = schedule }

@@ -105,7 +105,7 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
 
     // MARK: Determinism and archives
 
-    @Test(arguments: ["lsh", "pcah", "itq", "dh", "sdh"])
+    @Test(arguments: HashingMethod.allCases.map(\.rawValue))
     func sameSeedSameCodesAndArchivesRoundTrip(method: String) throws {
         let (x, labels) = blobs(n: 300, d: 12, classes: 4, seed: 5)
         func train() throws -> any HashEncoder {
@@ -117,8 +117,16 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
             case "lsh": return try LinearTraining.lsh(x, bits: 8, seed: 3)
             case "pcah": return try LinearTraining.pcah(x, bits: 8)
             case "itq": return try LinearTraining.itq(x, bits: 8, iterations: 10, seed: 3)
+            case "lda-itq": return try LinearTraining.ldaITQ(x, labels: labels, bits: 8, iterations: 10, seed: 3)
             case "dh": return try DeepHashingTraining.train(x, bits: 8, configuration: c)
-            default: return try DeepHashingTraining.train(x, bits: 8, labels: labels, configuration: c)
+            case "sdh": return try DeepHashingTraining.train(x, bits: 8, labels: labels, configuration: c)
+            default:
+                var s = SupervisedNetworkConfiguration.defaults(loss: method == "center" ? .center : .pairwise)
+                s.hiddenSizes = [16]
+                s.epochs = 3
+                s.minimumSteps = 0
+                s.batchSize = 64
+                return try SupervisedNetworkTraining.train(x, labels: labels, bits: 8, configuration: s)
             }
         }
         let a = try train(), b = try train()
@@ -287,10 +295,24 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
             ("itq", { try LinearTraining.itq(x, bits: bits, seed: 3) }),
             ("dh", { try DeepHashingTraining.train(x, bits: bits, configuration: c) }),
             ("sdh", { try DeepHashingTraining.train(x, bits: bits, labels: y, configuration: s) }),
+            ("lda-itq", { try LinearTraining.ldaITQ(x, labels: y, bits: bits, seed: 3) }),
+            ("center", { try SupervisedNetworkTraining.train(x, labels: y, bits: bits, configuration: supervised(.center)) }),
+            ("pairwise", { try SupervisedNetworkTraining.train(x, labels: y, bits: bits, configuration: supervised(.pairwise)) }),
         ]
+        func supervised(_ loss: SupervisedNetworkConfiguration.Loss) -> SupervisedNetworkConfiguration {
+            var c = SupervisedNetworkConfiguration.defaults(loss: loss)
+            c.epochs = 5
+            c.minimumSteps = 0
+            c.hiddenSizes = [64]
+            return c
+        }
         for (method, train) in trainers {
             if (method == "pcah" || method == "itq") && bits > shape.d {
                 #expect(throws: EncoderError.invalidConfiguration("cannot take \(bits) principal directions of \(shape.d)-dimensional data; use at most \(shape.d) bits")) { _ = try train() }
+                continue
+            }
+            if method == "lda-itq" && bits > shape.d {
+                #expect(throws: EncoderError.invalidConfiguration("cannot take \(bits) discriminant directions of \(shape.d)-dimensional data; use at most \(shape.d) bits")) { _ = try train() }
                 continue
             }
             let encoder = try train()
