@@ -2,7 +2,9 @@
 """The Hamming look-up precision benchmark on Fashion-MNIST (protocol of the DH paper).
 
 1,000 queries (100 per class, fixed seed), 69,000 database = training items, B in {16, 32, 64},
-methods LSH, PCAH, PCA-ITQ, DH, SDH. For each: train, encode, evaluate with `hashidx eval`
+methods LSH, PCAH, PCA-ITQ, LDA-ITQ, DH, SDH, center, pairwise (supervised methods train with the
+training labels). With an open-set split (fashion_split.py --unseen, which writes train.npy), the
+encoders train on train.npy and the database and queries come from classes never seen in training. For each: train, encode, evaluate with `hashidx eval`
 (tie-aware and classic mAP, P@r<=2 with the empty rate, P@100, P@1000), build an index from the
 encoder and time range queries at r = 2. Tie-aware mAP and P@r<=2 are recomputed independently in
 numpy from the same code files and must agree to 1e-9. Writes a Markdown section and SVG plots.
@@ -75,28 +77,33 @@ def main():
     ap.add_argument("split")
     ap.add_argument("--out", default="Benchmarks/precision")
     ap.add_argument("--binary", default=".build/release/hashidx")
-    ap.add_argument("--methods", default="lsh,pcah,itq,dh,sdh")
+    ap.add_argument("--methods", default="lsh,pcah,itq,lda-itq,dh,sdh,center,pairwise")
     ap.add_argument("--bits", default="16,32,64")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     s = a.split
     dbl = np.load(f"{s}/database_labels.npy"); ql = np.load(f"{s}/queries_labels.npy")
+    # The open-set split trains on other classes; the closed split on the database itself.
+    train, train_labels = (f"{s}/train.npy", f"{s}/train_labels.npy") if os.path.exists(f"{s}/train.npy") else (f"{s}/database.npy", f"{s}/database_labels.npy")
+    count = str(len(dbl))
     rows, results = [], {}
     for bits in [int(b) for b in a.bits.split(",")]:
         for method in a.methods.split(","):
             model = f"{s}/{method}{bits}.model"
-            cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", f"{s}/database.npy", "--threads", str(a.threads), "--output", model]
+            cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", train, "--threads", str(a.threads), "--output", model]
+            if method in ("lda-itq", "dh", "sdh", "center", "pairwise"):
+                cmd += ["--labels", train_labels]
             if method in ("dh", "sdh"):
-                # Labels only choose the epoch on 500 held-out training items (DH trains without them).
-                cmd += ["--labels", f"{s}/database_labels.npy", "--validation-queries", "500"]
+                # DH trains without labels: they only choose the epoch on 500 held-out training items.
+                cmd += ["--validation-queries", "500"]
             t = time.perf_counter(); run(cmd); train_s = time.perf_counter() - t
             enc = run([a.binary, "encode", model, "--input", f"{s}/database.npy", "--output-format", "npy", "--output", f"{s}/db{bits}{method}.npy", "--format", "json"])
             rate = int(json.loads(enc.stdout)["vectors_per_second"])
             run([a.binary, "encode", model, "--input", f"{s}/queries.npy", "--output-format", "npy", "--output", f"{s}/q{bits}{method}.npy"])
             index = f"{s}/idx{bits}{method}"
             subprocess.run(["rm", "-rf", index])
-            run([a.binary, "create", index, "--encoder", model, "--expected-count", "69000"])
+            run([a.binary, "create", index, "--encoder", model, "--expected-count", count])
             t = time.perf_counter(); run([a.binary, "add", index, "--vectors", f"{s}/database.npy"]); build_s = time.perf_counter() - t
             ev = json.loads(run([a.binary, "eval", "--index", index, "--queries", f"{s}/q{bits}{method}.npy", "--database-labels", f"{s}/database_labels.npy",
                                  "--query-labels", f"{s}/queries_labels.npy", "--format", "json"]).stdout)

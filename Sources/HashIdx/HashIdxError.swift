@@ -34,6 +34,8 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The directory is already open in this process (LMDB forbids a second open of the same
     /// file in one process: its locks would not protect the two instances from each other).
     case alreadyOpen(path: String)
+    /// ``HashIndex/close()`` was called on this instance.
+    case closed(path: String)
     /// The stored data breaks an invariant of the format.
     case corrupt(String)
     /// The index has no room left: the disk is full, or the map cannot grow further.
@@ -57,6 +59,7 @@ public enum HashIdxError: Error, Equatable, Sendable, CustomStringConvertible {
         case .permissionDenied(let p, let why): return "permission denied for '\(p)': \(why)"
         case .busy(let what): return "the index is busy: \(what)"
         case .encoder(let why): return why
+        case .closed(let p): return "the index '\(p)' was closed; open it again to use it"
         case .alreadyOpen(let p): return "the index '\(p)' is already open in this process; use that instance (it is thread-safe)"
         case .corrupt(let what): return "the index is corrupt: \(what)"
         case .full(let what): return "no room left: \(what)"

@@ -195,6 +195,7 @@ extension HashIndex {
         do { _ = try withReader { $0.count } } catch { throw .wrap(error, operation) }
         do {
             return try writeLock.withLock {
+                guard environment.isOpen else { throw HashIdxError.closed(path: path) }
                 try growMapAhead(reserve: reserve)
                 while true {
                     let txn: Transaction

@@ -205,7 +205,7 @@ public final class HashIndex: @unchecked Sendable {
         }
         placed = true
         let dfd = Glibc.open(parent, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
         return try open(at: path, noSync: configuration.noSync)
     }
 
@@ -420,7 +420,34 @@ public final class HashIndex: @unchecked Sendable {
 
     /// Flushes to disk (needed only when opened with `noSync`).
     public func sync() throws(HashIdxError) {
-        do { try environment.sync() } catch { throw .wrap(error, "sync") }
+        do {
+            try writeLock.withLock {
+                guard environment.isOpen else { throw HashIdxError.closed(path: path) }
+                try environment.sync()
+            }
+        } catch { throw .wrap(error, "sync") }
+    }
+
+    /// Closes the index now: waits for queries and writes in flight, ends the pooled read
+    /// transactions, closes the LMDB environment and lets the same directory be opened again in
+    /// this process. Later calls on this instance throw ``HashIdxError/closed(path:)``; closing
+    /// twice does nothing. Releasing the last reference closes the index too.
+    public func close() {
+        mapLock.withExclusive {
+            writeLock.withLock {
+                guard environment.isOpen else { return }
+                // Pooled readers close their cursors and abort their transactions as they go,
+                // while the environment is still open.
+                var readers = poolLock.withLock { () -> [Reader] in
+                    defer { idleReaders.removeAll() }
+                    return idleReaders
+                }
+                readers.removeAll()
+                environment.close()
+                if let identity { OpenIndexes.shared.closed(identity) }
+                identity = nil
+            }
+        }
     }
 
     /// Checks that `code` fits this index.

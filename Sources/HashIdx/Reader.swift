@@ -363,6 +363,7 @@ extension HashIndex {
         while true {
             do {
                 return try mapLock.withShared {
+                    guard environment.isOpen else { throw HashIdxError.closed(path: path) }
                     let reader = poolLock.withLock { idleReaders.popLast() } ?? Reader(index: self)
                     defer {
                         reader.deactivate()

@@ -37,6 +37,7 @@ enum ExitStatus: Int32 {
             case .newerFormat, .olderFormat, .corrupt: return .dataError
             case .readOnly, .permissionDenied: return .noPermission
             case .busy, .alreadyOpen: return .temporaryFailure
+            case .closed: return .software
             case .encoder: return .dataError
             case .full, .storage: return .ioError
             }

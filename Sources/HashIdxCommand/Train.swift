@@ -189,7 +189,10 @@ struct Train: ParsableCommand {
         case .center, .pairwise:
             var c = SupervisedNetworkConfiguration.defaults(loss: method == .center ? .center : .pairwise)
             c.seed = seed
-            if let epochs { c.epochs = epochs; c.minimumSteps = 0 }
+            if let epochs {
+                c.epochs = epochs
+                c.minimumSteps = 0
+            }
             if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
             if let learningRate { c.learningRate = learningRate }
             if let schedule { c.schedule = schedule }

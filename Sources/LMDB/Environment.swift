@@ -75,7 +75,7 @@ public final class Environment: @unchecked Sendable {
             // open, which reports them with its usual codes.
             return
         }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         let size = 192 + 64 * (Int(maxReaders) - 1)
         let rc = posix_fallocate(fd, 0, off_t(size))
         if rc != 0 {
@@ -99,7 +99,7 @@ public final class Environment: @unchecked Sendable {
     private static func inspect(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }  // LMDB's own open reports a missing or unreadable file.
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         func readAt(_ offset: Int, _ count: Int) -> [UInt8]? {
             var b = [UInt8](repeating: 0, count: count)
             let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
@@ -140,7 +140,18 @@ public final class Environment: @unchecked Sendable {
         return nil
     }
 
-    deinit { mdb_env_close(handle) }
+    /// False once ``close()`` ran.
+    public private(set) var isOpen = true
+
+    /// Closes the environment now rather than when the last reference goes. Every transaction
+    /// must have ended; the caller makes sure no other thread uses the environment any more.
+    public func close() {
+        guard isOpen else { return }
+        isOpen = false
+        mdb_env_close(handle)
+    }
+
+    deinit { if isOpen { mdb_env_close(handle) } }
 
     /// The current map size in bytes.
     public var mapSize: Int {

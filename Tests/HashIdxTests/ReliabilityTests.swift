@@ -449,3 +449,26 @@ import LMDB
         }
     }
 }
+
+@Suite struct CloseTests {
+    /// close() ends the instance: later calls throw `closed`, the directory opens again in the
+    /// same process, and what was written is there.
+    @Test func closeReleasesTheIndexAndLaterCallsThrow() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hashidx-close-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let index = try HashIndex.create(at: dir, .init(bits: 32))
+        let codes = (0..<100).map { i in try! BinaryCode(bytes: withUnsafeBytes(of: UInt32(i * 2_654_435_761 & 0xFFFF_FFFF).littleEndian, Array.init), bits: 32) }
+        _ = try index.insert(Array(zip((0..<100).map(UInt64.init), codes)).map { (id: $0.0, code: $0.1) })
+        _ = try index.search(codes[3], radius: 2)   // leaves a pooled reader
+        #expect(throws: HashIdxError.alreadyOpen(path: dir)) { _ = try HashIndex.open(at: dir) }
+        index.close()
+        index.close()   // twice: nothing
+        #expect(throws: HashIdxError.closed(path: dir)) { _ = try index.search(codes[3], radius: 2) }
+        #expect(throws: HashIdxError.closed(path: dir)) { _ = try index.insert([(id: 500, code: codes[0])]) }
+        #expect(throws: HashIdxError.closed(path: dir)) { _ = try index.count }
+        #expect(throws: HashIdxError.self) { try index.sync() }
+        let again = try HashIndex.open(at: dir)
+        #expect(try again.count == 100)
+        #expect(try again.search(codes[3], radius: 0).neighbors.map(\.id) == [3])
+    }
+}
