@@ -49,28 +49,9 @@ def numpy_check(db, q, dbl, ql, bits, radius=2):
 def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True, check=True)
 
-def svg_lines(series, xlabel, ylabel, path, xs=None):
-    w, h, m = 520, 380, 56
-    allx = [x for s in series.values() for x, _ in s]; ally = [y for s in series.values() for _, y in s]
-    x0, x1 = min(allx), max(allx); y0, y1 = 0, max(ally) * 1.05 or 1
-    sx = lambda x: m + (x - x0) / ((x1 - x0) or 1) * (w - 2 * m)
-    sy = lambda y: h - m - (y - y0) / ((y1 - y0) or 1) * (h - 2 * m)
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<line x1="{m}" y1="{h-m}" x2="{w-m}" y2="{h-m}" stroke="black"/><line x1="{m}" y1="{m}" x2="{m}" y2="{h-m}" stroke="black"/>',
-           f'<text x="{w/2}" y="{h-14}" text-anchor="middle">{xlabel}</text>',
-           f'<text x="16" y="{h/2}" transform="rotate(-90 16 {h/2})" text-anchor="middle">{ylabel}</text>']
-    for t in np.linspace(y0, y1, 5):
-        out.append(f'<text x="{m-6}" y="{sy(t)+4:.1f}" text-anchor="end">{t:.2f}</text>')
-    for x in (xs or sorted(set(allx))):
-        out.append(f'<text x="{sx(x):.1f}" y="{h-m+16}" text-anchor="middle">{x:g}</text>')
-    for i, (name, pts) in enumerate(series.items()):
-        c = colours[i % len(colours)]
-        out.append(f'<polyline points="{" ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)}" fill="none" stroke="{c}" stroke-width="2"/>')
-        out.append(f'<text x="{w-m+4}" y="{m+16*i}" fill="{c}">{name}</text>')
-    out.append("</svg>")
-    open(path, "w").write("\n".join(out))
+def plot(binary, spec, path):
+    """Draws a line chart with `hashidx plot` (the plotter `eval --svg` uses)."""
+    subprocess.run([binary, "plot", "-", "--output", path], input=json.dumps(spec), text=True, check=True)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -119,10 +100,18 @@ def main():
                         f"{100*ev['precision_at']['1000']:.2f} | {train_s:.1f} | {rate:,} | {build_s:.2f} | {1e3*np.median(look):.3f} |")
             print(rows[-1], flush=True)
     methods = a.methods.split(","); bitss = [int(b) for b in a.bits.split(",")]
-    svg_lines({m: [(b, results[(m, b)]["mean_average_precision_tie_aware"]) for b in bitss] for m in methods}, "bits", "mAP (tie-aware)", f"{a.out}/map-vs-bits.svg", xs=bitss)
+    split = "open-set split" if train.endswith("train.npy") else "DH protocol"
+    plot(a.binary, {"title": f"Fashion-MNIST, {split}: mAP by code width", "x_label": "bits", "y_label": "mAP (tie-aware)",
+                    "x_ticks": bitss, "y_range": [0, 1],
+                    "series": [{"name": m, "x": bitss, "y": [results[(m, b)]["mean_average_precision_tie_aware"] for b in bitss]} for m in methods]},
+         f"{a.out}/map-vs-bits.svg")
     for b in bitss:
-        svg_lines({m: list(zip(results[(m, b)]["recall_within_radius"], results[(m, b)]["precision_within_radius"])) for m in methods},
-                  f"recall (radius 0…{b})", "precision", f"{a.out}/pr-by-radius-{b}.svg")
+        plot(a.binary, {"title": f"Fashion-MNIST, {split}: precision and recall within radius r ({b} bits)",
+                        "x_label": "recall within radius r", "y_label": "precision within radius r (empty = 0)", "x_range": [0, 1], "y_range": [0, 1],
+                        "series": [{"name": m, "x": results[(m, b)]["recall_within_radius"], "y": results[(m, b)]["precision_within_radius"]} for m in methods]},
+             f"{a.out}/pr-by-radius-{b}.svg")
+    with open(f"{a.out}/results.json", "w") as f:
+        json.dump({f"{m} {b}": results[(m, b)] for (m, b) in results}, f)
     with open(f"{a.out}/results.md", "w") as f:
         f.write("| method | bits | mAP tie-aware % | mAP ties by id % | P@r≤2 % | P@100 % | P@1000 % | train s | encode vectors/s | index build s | r=2 look-up ms |\n")
         f.write("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")

@@ -64,7 +64,7 @@ struct Eval: ParsableCommand {
             (precision, empty) = try Evaluation.precisionWithinRadius(index: opened, queries: codes, queryLabels: qLabels, databaseLabels: dbLabels, radius: radius)
         }
         diagnose("evaluated \(q.count) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
-        if let svg { try AtomicOutputFile.write(Array(precisionRecallSVG(report).utf8), to: svg) }
+        if let svg { try AtomicOutputFile.write(Array(try LinePlot.precisionRecall(report, name: URL(fileURLWithPath: index ?? database ?? "codes").lastPathComponent).svg().utf8), to: svg) }
         switch format {
         case .json, .jsonl:
             let e = JSONEncoder()
@@ -110,21 +110,5 @@ struct Eval: ParsableCommand {
             out.append(n)
         }
         return out
-    }
-
-    /// Precision (y) against recall (x) for radius r = 0…B, one point per radius.
-    private func precisionRecallSVG(_ r: EvaluationReport) -> String {
-        let w = 480.0, h = 360.0, m = 48.0
-        let pts = zip(r.recallWithinRadius, r.precisionWithinRadius).map { (m + $0 * (w - 2 * m), h - m - $1 * (h - 2 * m)) }
-        let path = pts.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ")
-        return """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <line x1="\(m)" y1="\(h - m)" x2="\(w - m)" y2="\(h - m)" stroke="black"/><line x1="\(m)" y1="\(m)" x2="\(m)" y2="\(h - m)" stroke="black"/>
-        <text x="\(w / 2)" y="\(h - 12)" text-anchor="middle">recall (radius 0…\(r.bits))</text>
-        <text x="14" y="\(h / 2)" transform="rotate(-90 14 \(h / 2))" text-anchor="middle">precision</text>
-        <polyline points="\(path)" fill="none" stroke="#1f77b4" stroke-width="2"/>
-        </svg>
-        """
     }
 }

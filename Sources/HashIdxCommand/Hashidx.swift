@@ -49,6 +49,6 @@ struct Hashidx: ParsableCommand {
         diagnostics to standard error.
         """,
         version: "\(HashIndex.version) (format version \(HashIndex.formatVersion))",
-        subcommands: [Demo.self, Create.self, Add.self, Remove.self, Search.self, Knn.self, Export.self, Stat.self, Verify.self, Compact.self, Upgrade.self, Train.self, Encode.self, Model.self, Eval.self]
+        subcommands: [Demo.self, Create.self, Add.self, Remove.self, Search.self, Knn.self, Export.self, Stat.self, Verify.self, Compact.self, Upgrade.self, Train.self, Encode.self, Model.self, Eval.self, Plot.self]
     )
 }
