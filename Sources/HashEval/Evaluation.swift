@@ -39,10 +39,26 @@ public enum EvaluationError: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 public enum Evaluation {
+    /// One query's metrics, before averaging.
+    struct QueryMetrics {
+        var tieAwareAP = 0.0
+        var averagePrecision = 0.0
+        /// Per cutoff, in the order given.
+        var averagePrecisionAt: [Double] = []
+        var precisionAt: [Double] = []
+        var recallAt: [Double] = []
+        /// Per radius r = 0…B.
+        var precisionWithinRadius: [Double] = []
+        var recallWithinRadius: [Double] = []
+        var emptyWithinRadius: [Double] = []
+    }
+
     /// Evaluates `queries` (packed, ⌈B/8⌉ bytes each) against `database` (packed) by brute-force
-    /// distances, on `threads` workers. `labels` are per item sets of labels.
+    /// distances, on `threads` workers. `labels` are per item sets of labels. `progress` is called
+    /// (from any worker, one call at a time) with the number of queries done so far.
     public static func evaluate(database: [UInt8], databaseLabels: [[Int]], queries: [UInt8], queryLabels: [[Int]], bits: Int,
-                                cutoffs: [Int] = [100, 1000], threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> EvaluationReport {
+                                cutoffs: [Int] = [100, 1000], threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                progress: (@Sendable (Int) -> Void)? = nil) -> EvaluationReport {
         let codeBytes = (bits + 7) / 8
         let n = databaseLabels.count, q = queryLabels.count
         precondition(database.count == n * codeBytes && queries.count == q * codeBytes)
@@ -50,8 +66,9 @@ public enum Evaluation {
         let single = databaseLabels.allSatisfy { $0.count == 1 } && queryLabels.allSatisfy { $0.count == 1 }
         let flatDB = databaseLabels.map { $0.first ?? Int.min }
         final class Partial: @unchecked Sendable {
-            var values: [[Double]]
-            init(_ q: Int) { values = [[Double]](repeating: [], count: q) }
+            var values: [QueryMetrics]
+            var done = 0
+            init(_ q: Int) { values = [QueryMetrics](repeating: QueryMetrics(), count: q) }
         }
         let partial = Partial(q)
         let lock = NSLock()
@@ -74,25 +91,43 @@ public enum Evaluation {
                 }
                 let h = DistanceHistogram(distances: distances, isRelevant: relevant, bits: bits)
                 let ranking = Ranking(distances: distances, isRelevant: relevant, bits: bits)
-                var row = [RankingMetrics.tieAwareAveragePrecision(h), RankingMetrics.averagePrecision(ranking)]
-                for k in cutoffs { row.append(RankingMetrics.averagePrecision(ranking, cutoff: k)) }
-                for k in cutoffs { let pr = RankingMetrics.precisionRecall(ranking, at: k); row += [pr.precision, pr.recall] }
-                for r in 0...bits { let m = RankingMetrics.withinRadius(h, radius: r); row += [m.precision, m.recall, m.empty ? 1 : 0] }
-                lock.lock(); partial.values[i] = row; lock.unlock()
+                var m = QueryMetrics()
+                m.tieAwareAP = RankingMetrics.tieAwareAveragePrecision(h)
+                m.averagePrecision = RankingMetrics.averagePrecision(ranking)
+                for k in cutoffs {
+                    m.averagePrecisionAt.append(RankingMetrics.averagePrecision(ranking, cutoff: k))
+                    let pr = RankingMetrics.precisionRecall(ranking, at: k)
+                    m.precisionAt.append(pr.precision)
+                    m.recallAt.append(pr.recall)
+                }
+                for r in 0...bits {
+                    let w = RankingMetrics.withinRadius(h, radius: r)
+                    m.precisionWithinRadius.append(w.precision)
+                    m.recallWithinRadius.append(w.recall)
+                    m.emptyWithinRadius.append(w.empty ? 1 : 0)
+                }
+                lock.lock()
+                partial.values[i] = m
+                partial.done += 1
+                progress?(partial.done)
+                lock.unlock()
                 i += workers
             }
         }
-        var mean = [Double](repeating: 0, count: partial.values.first?.count ?? 0)
-        for row in partial.values { for j in 0..<row.count { mean[j] += row[j] / Double(max(q, 1)) } }
-        var at = 2
-        var mapAt: [Int: Double] = [:], pAt: [Int: Double] = [:], rAt: [Int: Double] = [:]
-        for k in cutoffs { mapAt[k] = mean[at]; at += 1 }
-        for k in cutoffs { pAt[k] = mean[at]; rAt[k] = mean[at + 1]; at += 2 }
-        var p: [Double] = [], r: [Double] = [], e: [Double] = []
-        for _ in 0...bits { p.append(mean[at]); r.append(mean[at + 1]); e.append(mean[at + 2]); at += 3 }
-        return EvaluationReport(queries: q, databaseSize: n, bits: bits, meanAveragePrecisionTieAware: mean[0], meanAveragePrecision: mean[1],
-                                meanAveragePrecisionAt: mapAt, precisionAt: pAt, recallAt: rAt,
-                                precisionWithinRadius: p, recallWithinRadius: r, emptyWithinRadius: e)
+        let all = partial.values, count = Double(max(q, 1))
+        func mean(_ f: (QueryMetrics) -> Double) -> Double { all.reduce(0) { $0 + f($1) } / count }
+        func means(_ f: (QueryMetrics) -> [Double], _ size: Int) -> [Double] {
+            (0..<size).map { j in all.reduce(0) { $0 + f($1)[j] } / count }
+        }
+        let apAt = means(\.averagePrecisionAt, cutoffs.count), pAt = means(\.precisionAt, cutoffs.count), rAt = means(\.recallAt, cutoffs.count)
+        return EvaluationReport(queries: q, databaseSize: n, bits: bits,
+                                meanAveragePrecisionTieAware: mean(\.tieAwareAP), meanAveragePrecision: mean(\.averagePrecision),
+                                meanAveragePrecisionAt: Dictionary(zip(cutoffs, apAt), uniquingKeysWith: { a, _ in a }),
+                                precisionAt: Dictionary(zip(cutoffs, pAt), uniquingKeysWith: { a, _ in a }),
+                                recallAt: Dictionary(zip(cutoffs, rAt), uniquingKeysWith: { a, _ in a }),
+                                precisionWithinRadius: means(\.precisionWithinRadius, bits + 1),
+                                recallWithinRadius: means(\.recallWithinRadius, bits + 1),
+                                emptyWithinRadius: means(\.emptyWithinRadius, bits + 1))
     }
 
     /// Precision within radius `radius` from real range queries on `index`, whose ids must be the

@@ -47,6 +47,23 @@ public struct QueryStatistics: Sendable, Equatable, Codable {
     public var seconds = 0.0
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case lookups, candidates, duplicates, radiusReached, path, switchedToScan, seconds
+    }
+
+    /// Encodes every field; `seconds` rounded to the nanosecond, so JSON shows `3.9e-05`, not
+    /// `3.9000000000000006e-05`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lookups, forKey: .lookups)
+        try c.encode(candidates, forKey: .candidates)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(radiusReached, forKey: .radiusReached)
+        try c.encode(path, forKey: .path)
+        try c.encode(switchedToScan, forKey: .switchedToScan)
+        try c.encode((seconds * 1e9).rounded() / 1e9, forKey: .seconds)
+    }
 }
 
 /// The answer to one query: neighbours sorted by (distance, id), ascending, and its statistics.

@@ -88,7 +88,7 @@ struct Add: ParsableCommand {
         if noSync { try index.sync() }
         let seconds = Date().timeIntervalSince(start)
         let count = try index.count
-        try report.finish(Summary(inserted: total.inserted, replaced: total.replaced, count: count, seconds: seconds),
+        try report.finish(Summary(inserted: total.inserted, replaced: total.replaced, count: count, seconds: jsonSeconds(seconds)),
                           text: "added \(total.inserted) new and replaced \(total.replaced) codes in \(String(format: "%.2f", seconds)) s; the index holds \(count)")
     }
 

@@ -38,9 +38,18 @@ struct Encode: ParsableCommand {
         let encoder = try loadModel(model)
         let x = try loadVectors(input)
         let start = Date()
-        let packed = try encoder.encode(x)
-        let seconds = Date().timeIntervalSince(start)
         let n = (encoder.bits + 7) / 8
+        // In batches, with progress; the codes are the same as in one call.
+        var packed: [UInt8] = []
+        packed.reserveCapacity(x.rows * n)
+        let progress = report.progress("encoding", total: x.rows)
+        let batch = 16_384
+        for first in stride(from: 0, to: x.rows, by: batch) {
+            packed += try encoder.encode(x.rows(first..<min(first + batch, x.rows)))
+            progress.update(to: min(first + batch, x.rows))
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(start)
         let bytes: [UInt8]
         let format = outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex
         switch format {
@@ -50,7 +59,7 @@ struct Encode: ParsableCommand {
         }
         if let output { try AtomicOutputFile.write(bytes, to: output) } else { try StandardStream.output(bytes: bytes) }
         let rate = Double(x.rows) / max(seconds, 1e-9)
-        try report.finish(Summary(vectors: x.rows, bits: encoder.bits, seconds: seconds, vectorsPerSecond: rate.rounded(),
+        try report.finish(Summary(vectors: x.rows, bits: encoder.bits, seconds: jsonSeconds(seconds), vectorsPerSecond: rate.rounded(),
                                   output: output ?? "-", outputFormat: format),
                           text: "encoded \(x.rows) vectors in \(String(format: "%.3f", seconds)) s (\(Int(rate)) vectors/s)")
     }

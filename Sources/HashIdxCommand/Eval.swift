@@ -24,7 +24,29 @@ struct Eval: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Radius for the headline precision (inclusive).") var radius: Int = 2
     @Option(name: .long, parsing: .unconditional, help: "Cutoffs N for P@N, R@N and mAP@N, comma-separated.") var cutoffs: String = "100,1000"
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var verbosity: VerbosityOptions
     @Option(name: .long, help: "Write the precision–recall curve by radius as SVG.") var svg: String?
+
+    /// `eval --format json`: every field of the report, and the headline precision at --radius
+    /// (from real range queries with --index).
+    struct Summary: Encodable {
+        var report: EvaluationReport
+        var radius: Int
+        var precisionAtRadius: Double
+        var emptyAtRadius: Double
+        var seconds: Double
+
+        private enum Keys: String, CodingKey { case radius, precisionAtRadius, emptyAtRadius, seconds }
+
+        func encode(to encoder: any Encoder) throws {
+            try report.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(radius, forKey: .radius)
+            try c.encode(precisionAtRadius, forKey: .precisionAtRadius)
+            try c.encode(emptyAtRadius, forKey: .emptyAtRadius)
+            try c.encode(seconds, forKey: .seconds)
+        }
+    }
 
     func validate() throws {
         guard (database == nil) != (index == nil) else { throw ValidationError("give exactly one of --database CODES or --index INDEX") }
@@ -57,24 +79,21 @@ struct Eval: ParsableCommand {
         guard radius <= width! else { throw ValidationError("--radius must be at most \(width!), found \(radius)") }
         let cut = try Self.cutoffs(cutoffs)
         let start = Date()
-        let report = Evaluation.evaluate(database: dbCodes, databaseLabels: dbLabels, queries: qCodes, queryLabels: qLabels, bits: width!, cutoffs: cut)
+        let progress = verbosity.progress("evaluating", total: q.count)
+        let report = Evaluation.evaluate(database: dbCodes, databaseLabels: dbLabels, queries: qCodes, queryLabels: qLabels, bits: width!,
+                                         cutoffs: cut, progress: { [progress] done in progress.update(to: done) })
+        progress.finish()
         var precision = report.precisionWithinRadius[radius], empty = report.emptyWithinRadius[radius]
         if let opened {
             let codes = try PackedCodes.codes(qCodes, bits: width!, file: queries)
             (precision, empty) = try Evaluation.precisionWithinRadius(index: opened, queries: codes, queryLabels: qLabels, databaseLabels: dbLabels, radius: radius)
         }
-        diagnose("evaluated \(q.count) queries against \(dbLabels.count) codes in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        let seconds = Date().timeIntervalSince(start)
+        if !verbosity.quiet { diagnose("evaluated \(q.count) queries against \(dbLabels.count) codes in \(String(format: "%.2f", seconds)) s") }
         if let svg { try AtomicOutputFile.write(Array(try LinePlot.precisionRecall(report, name: URL(fileURLWithPath: index ?? database ?? "codes").lastPathComponent).svg().utf8), to: svg) }
         switch format {
         case .json, .jsonl:
-            let e = JSONEncoder()
-            e.outputFormatting = [.sortedKeys]
-            e.keyEncodingStrategy = .convertToSnakeCase
-            var obj = try JSONSerialization.jsonObject(with: e.encode(report)) as! [String: Any]
-            obj["precision_at_radius"] = precision
-            obj["empty_at_radius"] = empty
-            obj["radius"] = radius
-            try emit(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+            try emitJSON(Summary(report: report, radius: radius, precisionAtRadius: precision, emptyAtRadius: empty, seconds: jsonSeconds(seconds)))
         case .text:
             try emit(String(format: "mAP (tie-aware)      %.4f", report.meanAveragePrecisionTieAware))
             try emit(String(format: "mAP (ties by index)  %.4f", report.meanAveragePrecision))

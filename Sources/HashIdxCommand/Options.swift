@@ -174,6 +174,10 @@ struct VerbosityOptions: ParsableArguments {
     }
 }
 
+/// A duration for JSON: rounded to the microsecond, so it prints as `0.039`, not
+/// `0.03900000000000009`.
+func jsonSeconds(_ seconds: Double) -> Double { (seconds * 1e6).rounded() / 1e6 }
+
 /// Writes a diagnostic line to standard error.
 func diagnose(_ message: String) {
     StandardStream.error(message + "\n")

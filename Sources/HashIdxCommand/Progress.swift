@@ -4,7 +4,8 @@ import HashData
 /// Progress of a long command on standard error: count, share of the total, rate and time left.
 /// On a terminal the line is redrawn in place (at most four times a second); with `--progress`
 /// and standard error not a terminal, a line is printed every five seconds. Silent otherwise.
-final class Progress {
+/// Not locked: callers serialise their calls (`eval` reports under its own lock).
+final class Progress: @unchecked Sendable {
     private let label: String
     private let total: Int?
     private let enabled: Bool

@@ -123,7 +123,7 @@ struct Train: ParsableCommand {
         let settings = trained.encoder.archive().settings
         if let s = settings["selected_epoch"] { report.say("kept epoch \(s) (best validation mAP \(settings["validation_score"] ?? "?"))") }
         try report.finish(Summary(method: trained.encoder.method, bits: trained.encoder.bits, dimension: trained.encoder.dimension,
-                                  vectors: x.rows, seconds: seconds, output: output, itqLosses: trained.itqLosses, epochs: trained.epochs,
+                                  vectors: x.rows, seconds: jsonSeconds(seconds), output: output, itqLosses: trained.itqLosses, epochs: trained.epochs,
                                   selectedEpoch: settings["selected_epoch"].flatMap { Int($0) }),
                           text: "trained \(trained.encoder.method) (\(trained.encoder.dimension) → \(trained.encoder.bits) bits) in \(String(format: "%.2f", seconds)) s; wrote \(output)")
     }
@@ -164,6 +164,9 @@ struct Train: ParsableCommand {
         var trainX = x, trainY = y
         var validate: ((NeuralHashEncoder) -> Double)?
         if validationQueries > 0, let all = y {
+            guard validationQueries < x.rows else {
+                throw ValidationError("--validation-queries must be smaller than the number of training vectors (\(x.rows)), found \(validationQueries)")
+            }
             let split = try ValidationSplit(rows: x.rows, queries: validationQueries, database: validationDatabase, seed: seed)
             let qx = x.gather(split.queries), dbx = x.gather(split.database)
             let ql = split.queries.map { [all[$0]] }, dbl = split.database.map { [all[$0]] }
