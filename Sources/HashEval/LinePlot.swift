@@ -113,7 +113,8 @@ public struct LinePlot: Sendable, Codable, Equatable {
         var out = [
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-            "<text x=\"\(f(left + plotW / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>",
+            // The title is centred on the whole chart and shrunk to fit its width (about 0.62 em per character).
+            "<text x=\"\(f(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"\(f(min(15, (width - 16) / (0.62 * Double(max(title.count, 1))))))\" font-weight=\"bold\">\(Self.escape(title))</text>",
         ]
         for t in yTicks where t >= y0 - 1e-12 && t <= y1 + 1e-12 {
             out.append("<line x1=\"\(f(left))\" y1=\"\(f(sy(t)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(sy(t)))\" stroke=\"#e0e0e0\"/>")

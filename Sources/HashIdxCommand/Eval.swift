@@ -93,7 +93,8 @@ struct Eval: ParsableCommand {
         if let svg { try AtomicOutputFile.write(Array(try LinePlot.precisionRecall(report, name: URL(fileURLWithPath: index ?? database ?? "codes").lastPathComponent).svg().utf8), to: svg) }
         switch format {
         case .json, .jsonl:
-            try emitJSON(Summary(report: report, radius: radius, precisionAtRadius: precision, emptyAtRadius: empty, seconds: jsonSeconds(seconds)))
+            try emitJSON(Summary(report: Self.tidy(report), radius: radius, precisionAtRadius: Self.tidy(precision),
+                                 emptyAtRadius: Self.tidy(empty), seconds: jsonSeconds(seconds)))
         case .text:
             try emit(String(format: "mAP (tie-aware)      %.4f", report.meanAveragePrecisionTieAware))
             try emit(String(format: "mAP (ties by index)  %.4f", report.meanAveragePrecision))
@@ -109,6 +110,23 @@ struct Eval: ParsableCommand {
             throw DataError(file: path, "expected packed codes of shape (N, 1…128 bytes), found shape \(h.shape)")
         }
         return h.shape[1]
+    }
+
+    /// A mean for JSON, rounded to 12 decimals: `0.86097`, not the `0.8609700000000029` that
+    /// summing a thousand per-query values leaves.
+    static func tidy(_ x: Double) -> Double { (x * 1e12).rounded() / 1e12 }
+
+    static func tidy(_ r: EvaluationReport) -> EvaluationReport {
+        var t = r
+        t.meanAveragePrecisionTieAware = tidy(r.meanAveragePrecisionTieAware)
+        t.meanAveragePrecision = tidy(r.meanAveragePrecision)
+        t.meanAveragePrecisionAt = r.meanAveragePrecisionAt.mapValues(tidy)
+        t.precisionAt = r.precisionAt.mapValues(tidy)
+        t.recallAt = r.recallAt.mapValues(tidy)
+        t.precisionWithinRadius = r.precisionWithinRadius.map(tidy)
+        t.recallWithinRadius = r.recallWithinRadius.map(tidy)
+        t.emptyWithinRadius = r.emptyWithinRadius.map(tidy)
+        return t
     }
 
     /// Every code of `input`, packed back to back.
