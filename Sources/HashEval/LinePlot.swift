@@ -67,17 +67,21 @@ public struct LinePlot: Sendable, Codable, Equatable {
     static let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
     /// Round tick values covering `lo…hi`: steps of 1, 2 or 5 × 10ⁿ, about `count` of them.
+    /// Ticks are computed from their index, never by adding steps, so a span below the values'
+    /// precision (1e300 to 1e300 + 1e284) cannot loop; an infinite span gives its two ends.
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
         let span = hi - lo
         guard span > 0 else { return [lo] }
+        guard span.isFinite else { return [lo, hi] }
         let raw = span / Double(max(1, count - 1))
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        let first = (lo / step).rounded(.up)
         var out: [Double] = []
-        var t = (lo / step).rounded(.up) * step
-        while t <= hi + step * 1e-9 {
-            out.append(abs(t) < step * 1e-9 ? 0 : t)
-            t += step
+        for i in 0...(2 * count) {
+            let t = (first + Double(i)) * step
+            guard t <= hi + step * 1e-9 else { break }
+            if out.last != t { out.append(abs(t) < step * 1e-9 ? 0 : t) }
         }
         return out
     }
