@@ -98,7 +98,7 @@ public struct EncoderArchive: Equatable, Sendable {
         guard bytes.count >= 20 + length else { throw .invalidArchive("truncated header") }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: Data(bytes[20..<20 + length])) } catch {
-            throw .invalidArchive("unreadable JSON header: \(Self.explain(error))")
+            throw .invalidArchive("unreadable JSON header: \(DataError.explainJSON(error, document: "the header"))")
         }
         guard (8...1024).contains(header.bits) else { throw .invalidArchive("expected a code width of 8…1024 bits, found \(header.bits)") }
         guard header.dimension >= 1 else { throw .invalidArchive("expected an input dimension of at least 1, found \(header.dimension)") }
@@ -120,21 +120,6 @@ public struct EncoderArchive: Equatable, Sendable {
         guard at == bytes.count else { throw .invalidArchive("\(bytes.count - at) stray bytes after the tensors") }
         return EncoderArchive(method: header.method, version: header.version, bits: header.bits, dimension: header.dimension,
                               settings: header.settings, tensors: tensors)
-    }
-
-    /// What a JSON decoding error says, without the decoder's internals.
-    static func explain(_ error: any Error) -> String {
-        guard let e = error as? DecodingError else { return "not valid JSON" }
-        func path(_ c: DecodingError.Context) -> String {
-            c.codingPath.isEmpty ? "the header" : "'" + c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "'"
-        }
-        switch e {
-        case .keyNotFound(let key, let c): return "\(path(c)) lacks the field '\(key.stringValue)'"
-        case .typeMismatch(let type, let c): return "\(path(c)) is not a \(type)"
-        case .valueNotFound(let type, let c): return "\(path(c)) is null, expected a \(type)"
-        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : "\(path(c)) is malformed"
-        @unknown default: return "not valid JSON"
-        }
     }
 
     /// Reads the encoder saved at `path` (by ``save(_:to:)`` or `hashidx train`).

@@ -22,22 +22,13 @@ struct Plot: ParsableCommand {
         let bytes = try InputFile.contents(of: spec == "-" ? "/dev/stdin" : spec)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let file = spec == "-" ? "standard input" : spec
         let plot: LinePlot
         do { plot = try decoder.decode(LinePlot.self, from: Data(bytes)) } catch {
-            throw DataError(file: spec == "-" ? "standard input" : spec, "not a plot description: \(describe(error))")
+            throw DataError(file: file, "not a plot description: \(DataError.explainJSON(error, document: "the description"))")
         }
         let svg: String
-        do { svg = try plot.svg() } catch { throw DataError(file: spec == "-" ? "standard input" : spec, error.description) }
+        do { svg = try plot.svg() } catch { throw DataError(file: file, error.description) }
         try AtomicOutputFile.write(Array(svg.utf8), to: output)
-    }
-
-    private func describe(_ error: any Error) -> String {
-        guard let e = error as? DecodingError else { return "not valid JSON" }
-        switch e {
-        case .keyNotFound(let key, _): return "the field '\(key.stringValue)' is missing"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c):
-            return "'\(c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "."))' has the wrong type"
-        default: return "not valid JSON"
-        }
     }
 }
