@@ -167,10 +167,6 @@ public enum DeepHashingTraining {
         return layers
     }
 
-    /// Trains a network on `x` (N × d). With `labels` (one per row) trains SDH, else DH.
-    /// `progress` is called after every epoch. With `validate` (a score to maximise, for example
-    /// mAP on a held-out split), the network is scored before training and after every epoch and
-    /// the best-scoring one is returned.
     /// Bytes training needs, roughly: weights, gradients, velocities and the best layers kept
     /// (four copies of the parameters), and activations and their gradients for a batch and for
     /// the 10,000-item monitoring sample, in float64.
@@ -186,6 +182,21 @@ public enum DeepHashingTraining {
         return total < 0 || total > Int.max / 8 ? Int.max : 8 * total
     }
 
+    /// Refuses a network whose training would need more than half of physical memory
+    /// (``memoryEstimate(rows:widths:batch:)``); `rows` are the items training keeps buffers for.
+    static func checkMemory(rows: Int, widths: [Int], batch: Int?) throws(EncoderError) {
+        let needed = memoryEstimate(rows: rows, widths: widths, batch: batch)
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard needed <= physical / 2 else {
+            let trained = rows > 0 ? " trained on \(rows) items" : ""
+            throw .invalidConfiguration("a network of layer widths \(widths.map(String.init).joined(separator: "-"))\(trained) needs about \(needed >> 20) MiB; this machine has \(physical >> 20) MiB (at most half is used): choose smaller hidden sizes or batches")
+        }
+    }
+
+    /// Trains a network on `x` (N × d). With `labels` (one per row) trains SDH, else DH.
+    /// `progress` is called after every epoch. With `validate` (a score to maximise, for example
+    /// mAP on a held-out split), the network is scored before training and after every epoch and
+    /// the best-scoring one is returned.
     public static func train(_ x: Matrix, bits: Int, labels: [Int]? = nil, configuration c: DeepHashingConfiguration,
                              validate: ((NeuralHashEncoder) -> Double)? = nil,
                              progress: (EpochReport) -> Void = { _ in }) throws(EncoderError) -> NeuralHashEncoder {
@@ -194,12 +205,7 @@ public enum DeepHashingTraining {
         guard c.epochs >= 0, c.learningRate > 0, (c.batchSize ?? 1) >= 1, c.hiddenSizes.allSatisfy({ $0 >= 1 }) else {
             throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 1 and hidden sizes ≥ 1 are required")
         }
-        let widths = [x.columns] + c.hiddenSizes + [bits]
-        let needed = memoryEstimate(rows: x.rows, widths: widths, batch: c.batchSize)
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard needed <= physical / 2 else {
-            throw .invalidConfiguration("a network of layer widths \(widths.map(String.init).joined(separator: "-")) trained on \(x.rows) items needs about \(needed >> 20) MiB; this machine has \(physical >> 20) MiB (at most half is used): choose smaller hidden sizes or batches")
-        }
+        try checkMemory(rows: x.rows, widths: [x.columns] + c.hiddenSizes + [bits], batch: c.batchSize)
         let supervised = labels != nil && c.weights.alpha != 0
         var layers = c.initialization == .itq
             ? try itqLayers(x, bits: bits, sizes: c.hiddenSizes + [bits], seed: c.seed)

@@ -59,26 +59,27 @@ public enum LinearTraining {
         guard bits <= x.columns else {
             throw .invalidConfiguration("cannot take \(bits) discriminant directions of \(x.columns)-dimensional data; use at most \(x.columns) bits")
         }
-        let classes = Array(Set(labels)).sorted()
+        let (classes, slots) = classIndices(labels)
         guard classes.count >= 2 else { throw .invalidConfiguration("LDA needs at least 2 classes, found \(classes.count)") }
         let d = x.columns, n = Double(x.rows)
         let mean = x.columnMeans
-        // Class means, and the data minus their class mean.
-        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-        var classMeans = Matrix(rows: classes.count, columns: d)
+        let centred = x.subtractingRow(mean)
+        // The scatters: total S_t = CᵀC/n of the centred data C, between-class S_b = BᵀB with row
+        // k of B = √(n_k/n)·(μ_k − μ), and within-class S_w = S_t − S_b.
+        let total = Matrix.product(centred, transposeA: true, centred, scale: 1 / n)
+        var between = Matrix(rows: classes.count, columns: d)
         var counts = [Double](repeating: 0, count: classes.count)
         for i in 0..<x.rows {
-            let k = slot[labels[i]]!
+            let k = slots[i]
             counts[k] += 1
-            for j in 0..<d { classMeans[k, j] += x[i, j] }
+            for j in 0..<d { between[k, j] += centred[i, j] }
         }
-        for k in 0..<classes.count { for j in 0..<d { classMeans[k, j] /= counts[k] } }
-        var within = x
-        for i in 0..<x.rows {
-            let k = slot[labels[i]]!
-            for j in 0..<d { within.values[i * d + j] -= classMeans[k, j] }
+        for k in 0..<classes.count {
+            let w = 1 / (counts[k] * n).squareRoot()   // the class mean's offset, times √(n_k/n)
+            for j in 0..<d { between[k, j] *= w }
         }
-        var sw = Matrix.product(within, transposeA: true, within, scale: 1 / n)
+        let sb = Matrix.product(between, transposeA: true, between)
+        var sw = total - sb
         var trace = 0.0
         for j in 0..<d { trace += sw[j, j] }
         let ridge = max(1e-12, trace / Double(d))
@@ -94,17 +95,7 @@ public enum LinearTraining {
         // Between-class scatter in the whitened space, minus a small share of the total scatter:
         // the directions beyond K − 1 (no between-class scatter) come in order of least variance
         // (on Fashion-MNIST at 32 bits: 69.4 % mAP, against 56.9 % for most variance first).
-        var between = classMeans
-        for k in 0..<classes.count {
-            let w = (counts[k] / n).squareRoot()
-            for j in 0..<d { between[k, j] = (between[k, j] - mean[j]) * w }
-        }
-        let bw = between * whiten
-        var m = Matrix.product(bw, transposeA: true, bw)
-        let centred = x.subtractingRow(mean)
-        let tw = centred * whiten
-        let total = Matrix.product(tw, transposeA: true, tw, scale: -1e-3 / n)
-        m = m + total
+        let m = Matrix.product(whiten, transposeA: true, (sb - 1e-3 * total) * whiten)
         let top: (values: [Double], vectors: Matrix)
         do { top = try m.symmetricEigen() } catch { throw .linearAlgebra(error.description) }
         var keep = Matrix(rows: d, columns: bits)
@@ -114,6 +105,13 @@ public enum LinearTraining {
         return LinearHashEncoder(method: HashingMethod.ldaITQ.rawValue, mean: mean, projection: directions * r.rotation,
                                  settings: ["seed": String(seed), "iterations": String(iterations), "classes": String(classes.count),
                                             "quantization_loss": r.loss.map { String($0) } ?? "n/a"])
+    }
+
+    /// The distinct labels, ascending, and each item's position among them (0…K−1).
+    static func classIndices(_ labels: [Int]) -> (classes: [Int], slots: [Int]) {
+        let classes = Array(Set(labels)).sorted()
+        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        return (classes, labels.map { slot[$0]! })
     }
 
     /// The ITQ rotation of `v` (N × B): from a seeded random orthogonal matrix, alternate

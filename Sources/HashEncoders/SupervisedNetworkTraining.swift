@@ -90,16 +90,11 @@ public enum SupervisedNetworkTraining {
         guard c.epochs >= 0, c.learningRate > 0, c.batchSize >= 2, c.hiddenSizes.allSatisfy({ $0 >= 1 }), c.quantizationWeight >= 0 else {
             throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 2, hidden sizes ≥ 1 and a quantisation weight ≥ 0 are required")
         }
-        let classes = Array(Set(labels)).sorted()
+        let (classes, y) = LinearTraining.classIndices(labels)
         guard classes.count >= 2 else { throw .invalidConfiguration("\(c.loss.rawValue) needs at least 2 classes in the labels, found \(classes.count)") }
         let widths = [x.columns] + c.hiddenSizes + [bits]
-        let needed = DeepHashingTraining.memoryEstimate(rows: 0, widths: widths, batch: c.batchSize)
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard needed <= physical / 2 else {
-            throw .invalidConfiguration("a network of layer widths \(widths.map(String.init).joined(separator: "-")) needs about \(needed >> 20) MiB; this machine has \(physical >> 20) MiB (at most half is used): choose smaller hidden sizes or batches")
-        }
-        let slot = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-        let y = labels.map { slot[$0]! }
+        // No per-item buffers beside the batch: rows 0.
+        try DeepHashingTraining.checkMemory(rows: 0, widths: widths, batch: c.batchSize)
         let centres = c.loss == .center ? hashCentres(classes: classes.count, bits: bits, seed: c.seed) : Matrix(rows: 0, columns: bits)
 
         // Standardisation: x̃ = (x − μ)/σ, σ the standard deviation over all values.
@@ -117,13 +112,13 @@ public enum SupervisedNetworkTraining {
             let w = Matrix(rows: widths[m - 1], columns: widths[m], values: (0..<(widths[m - 1] * widths[m])).map { _ in draw() })
             layers.append(DenseLayer(weights: w, bias: (0..<widths[m]).map { _ in draw() }, activation: m == widths.count - 1 ? .tanh : .relu))
         }
-        func folded(_ ls: [DenseLayer]) -> NeuralHashEncoder {
+        func folded(_ ls: [DenseLayer], settings: [String: String] = [:]) -> NeuralHashEncoder {
             // W′ = W/σ, c′ = c − (μ/σ)·W: the same network on raw inputs.
             var out = ls
             out[0].weights = (1 / sigma) * ls[0].weights
             let shift = Matrix(rows: 1, columns: mean.count, values: mean) * out[0].weights
             for j in 0..<out[0].bias.count { out[0].bias[j] -= shift.values[j] }
-            return NeuralHashEncoder(method: c.loss.rawValue, layers: out)
+            return NeuralHashEncoder(method: c.loss.rawValue, layers: out, settings: settings)
         }
 
         var optimizer = OptimizerState(rule: c.optimizer, momentum: c.momentum, like: layers)
@@ -154,11 +149,9 @@ public enum SupervisedNetworkTraining {
                     ? centerLoss(h, targets: idx.map { y[$0] }, centres: centres, weight: c.quantizationWeight)
                     : pairwiseLoss(h, labels: idx.map { y[$0] }, weight: c.quantizationWeight)
                 let grads = backpropagate(layers, activations: acts, topDelta: topDelta)
-                let before = layers
                 optimizer.step(&layers, gradients: grads, rate: c.schedule.rate(base, step: step, of: totalSteps))
                 step += 1
                 guard OptimizerState.finite(layers), similarity.isFinite, quantization.isFinite else {
-                    layers = before
                     if halvings == 30 {
                         throw .invalidConfiguration("training produced non-finite weights even with the step halved 30 times (from \(c.learningRate)); check the input for extreme values")
                     }
@@ -199,8 +192,7 @@ public enum SupervisedNetworkTraining {
             settings["selected_epoch"] = String(best.epoch)
             settings["validation_score"] = String(best.score)
         }
-        let net = folded(layers)
-        return NeuralHashEncoder(method: net.method, layers: net.layers, settings: settings)
+        return folded(layers, settings: settings)
     }
 
     /// The centre loss of a batch: mean binary cross-entropy of (h + 1)/2 against (c + 1)/2, the
