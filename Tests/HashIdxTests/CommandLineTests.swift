@@ -366,10 +366,7 @@ final class Flag: @unchecked Sendable {
 
     @Test func trainEncodeAddKnnExportIsOnePipeline() throws {
         let dir = TemporaryDirectory()
-        var rng = SeededRandom(seed: 52)
-        var values = [Float](repeating: 0, count: 300 * 12)
-        for i in values.indices { values[i] = Float(rng.next() % 1000) / 1000 }
-        try Data(NpyWriter.file(descr: "<f4", shape: [300, 12], data: values.withUnsafeBytes { Array($0) })).write(to: URL(fileURLWithPath: dir.sub("x.npy")))
+        try writeRandomVectors(dir.sub("x.npy"), rows: 300, columns: 12, seed: 52)
         let model = dir.sub("model")
         #expect(try CLI.run(["train", "--method", "itq", "--bits", "8", "--input", dir.sub("x.npy"), "--output", model]).status == 0)
         let inspect = try CLI.run(["model", "inspect", model])

@@ -178,10 +178,7 @@ import LMDB
     // Defect 5: output files are written aside and renamed.
     @Test func outputFilesAreReplacedWholeOrNotAtAll() throws {
         let dir = TemporaryDirectory()
-        var rng = SeededRandom(seed: 5)
-        var values = [Float](repeating: 0, count: 3000 * 16)
-        for i in values.indices { values[i] = Float(rng.next() % 1000) / 1000 }
-        try Self.put(NpyWriter.file(descr: "<f4", shape: [3000, 16], data: values.withUnsafeBytes { Array($0) }), dir.sub("x.npy"))
+        try writeRandomVectors(dir.sub("x.npy"), rows: 3000, columns: 16, seed: 5)
         let model = dir.sub("model")
         #expect(try CLI.run(["train", "--method", "lsh", "--bits", "16", "--input", dir.sub("x.npy"), "--output", model]).status == 0)
         let original = Self.bytes(model)
@@ -310,10 +307,7 @@ import LMDB
         #expect(try CLI.run(["create", idx, "--bits", "16"]).status == 0)
         Self.expectFailure(try CLI.run(["knn", idx, "-k", "-1", "--query", "aabb"], input: []), 64, "-k must be at least 1, found -1", "-k -1")
         Self.expectFailure(try CLI.run(["search", idx, "--radius", "-2", "--query", "aabb"], input: []), 64, "found -2", "--radius -2")
-        var values = [Float](repeating: 0, count: 2000 * 8)
-        var rng = SeededRandom(seed: 9)
-        for i in values.indices { values[i] = Float(rng.next() % 100) / 100 }
-        try Self.put(NpyWriter.file(descr: "<f4", shape: [2000, 8], data: values.withUnsafeBytes { Array($0) }), dir.sub("x.npy"))
+        try writeRandomVectors(dir.sub("x.npy"), rows: 2000, columns: 8, seed: 9, levels: 100)
         try ((0..<2000).map { String($0 % 3) }.joined(separator: "\n") + "\n").write(toFile: dir.sub("y.txt"), atomically: true, encoding: .utf8)
         Self.expectFailure(try CLI.run(["train", "--method", "dh", "--bits", "16", "--input", dir.sub("x.npy"), "--labels", dir.sub("y.txt"),
                                         "--validation-queries", "5000", "--output", dir.sub("m")], input: []),

@@ -1,5 +1,6 @@
 import Foundation
 import Hamming
+import HashData
 import HashEncoders
 @testable import HashIdx
 
@@ -83,4 +84,12 @@ struct Oracle {
     }
     func range(_ q: BinaryCode, radius: Int) -> [Neighbor] { ranked(q).filter { $0.distance <= radius } }
     func nearest(_ q: BinaryCode, k: Int) -> [Neighbor] { Array(ranked(q).prefix(k)) }
+}
+
+/// A float32 .npy file of `rows` × `columns` seeded values k/levels, k in 0..<levels.
+func writeRandomVectors(_ path: String, rows: Int, columns: Int, seed: UInt64, levels: UInt64 = 1000) throws {
+    var rng = SeededRandom(seed: seed)
+    var values = [Float](repeating: 0, count: rows * columns)
+    for i in values.indices { values[i] = Float(rng.next() % levels) / Float(levels) }
+    try Data(NpyWriter.file(descr: "<f4", shape: [rows, columns], data: values.withUnsafeBytes { Array($0) })).write(to: URL(fileURLWithPath: path))
 }
