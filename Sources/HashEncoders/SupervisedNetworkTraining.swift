@@ -47,8 +47,8 @@ public enum SupervisedNetworkTraining {
     /// K hash centres of B bits (K × B, ±1). When B is a power of two and K ≤ 2B − 2: rows of the
     /// Sylvester–Hadamard matrix of order B without its all-ones row, then their negations; every
     /// centre has as many +1 as −1 and any two are B/2 apart (or B, for a row and its negation).
-    /// Otherwise: seeded random centres with exactly ⌊B/2⌋ +1s each, each chosen as the farthest
-    /// from those before it among 64 candidates.
+    /// Otherwise: seeded random centres with exactly ⌊B/2⌋ +1s each, each of the first 256 chosen as
+    /// the farthest from those before it among 64 candidates, later ones drawn once.
     public static func hashCentres(classes: Int, bits: Int, seed: UInt64) -> Matrix {
         var centres = Matrix(rows: classes, columns: bits)
         if bits & (bits - 1) == 0, classes <= 2 * bits - 2 {
@@ -63,12 +63,14 @@ public enum SupervisedNetworkTraining {
         var rng = SeededGenerator(seed: seed ^ 0xCE17E5)
         for k in 0..<classes {
             var best: [Double] = [], bestDistance = -1
-            for _ in 0..<64 {
+            // Past 256 classes (labels that are nearly ids) the search would cost K²·64·B: one draw.
+            let candidates = k < 256 ? 64 : 1
+            for _ in 0..<candidates {
                 var candidate = [Double](repeating: -1, count: bits)
                 for j in 0..<(bits / 2) { candidate[j] = 1 }
                 candidate.shuffle(using: &rng)
                 var nearest = bits
-                for p in 0..<k {
+                for p in 0..<(candidates > 1 ? k : 0) {
                     var distance = 0
                     for j in 0..<bits where centres[p, j] != candidate[j] { distance += 1 }
                     nearest = min(nearest, distance)

@@ -162,3 +162,12 @@ import HashEval
         #expect(throws: EncoderError.self) { try SupervisedNetworkTraining.train(x, labels: [Int](repeating: 1, count: 300), bits: 8, configuration: c) }
     }
 }
+
+@Suite struct ManyClassesTests {
+    /// Labels that are nearly ids (20,000 classes) still give centres quickly: balanced, seeded.
+    @Test func manyClassesGiveCentresQuickly() {
+        let c = SupervisedNetworkTraining.hashCentres(classes: 20_000, bits: 24, seed: 3)
+        #expect(c.rows == 20_000)
+        #expect((0..<c.rows).allSatisfy { k in (0..<24).reduce(0.0) { $0 + c[k, $1] } == 0 })
+    }
+}
