@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Hamming", targets: ["Hamming"]),
         .library(name: "HashData", targets: ["HashData"]),
         .library(name: "HashEncoders", targets: ["HashEncoders"]),
+        .library(name: "HashIdxVectors", targets: ["HashIdxVectors"]),
         .library(name: "HashEval", targets: ["HashEval"]),
         .executable(name: "hashidx", targets: ["HashIdxCommand"]),
     ],
@@ -29,15 +30,18 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinearAlgebra", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         .target(name: "HashData", dependencies: ["Hamming", "CZlib"]),
-        .target(name: "HashEncoders", dependencies: ["Hamming", "HashIdx", "HashData", "CLinearAlgebra"]),
+        // Encoders and their training: codes and linear algebra only, no index and no files.
+        .target(name: "HashEncoders", dependencies: ["Hamming", "CLinearAlgebra"]),
+        // The glue: an index that stores its encoder and takes vectors; encoder files.
+        .target(name: "HashIdxVectors", dependencies: ["HashIdx", "HashEncoders", "HashData", "Hamming"]),
         .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"]),
         .executableTarget(
             name: "HashIdxCommand",
-            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", "CFaultGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashIdxVectors", "HashEval", "CFaultGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "HashIdxTests",
-            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashEval", "LMDB", "HashIdxCommand"],
+            dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashIdxVectors", "HashEval", "LMDB", "HashIdxCommand"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -20,7 +20,7 @@ PY
 )
 targets=""
 for i in $(seq 1 "$n"); do
-  targets="$targets .executableTarget(name: \"snippet$i\", dependencies: [.product(name: \"HashIdx\", package: \"hashidx\"), .product(name: \"Hamming\", package: \"hashidx\"), .product(name: \"HashData\", package: \"hashidx\"), .product(name: \"HashEncoders\", package: \"hashidx\")]),"
+  targets="$targets .executableTarget(name: \"snippet$i\", dependencies: [.product(name: \"HashIdx\", package: \"hashidx\"), .product(name: \"Hamming\", package: \"hashidx\"), .product(name: \"HashData\", package: \"hashidx\"), .product(name: \"HashEncoders\", package: \"hashidx\"), .product(name: \"HashIdxVectors\", package: \"hashidx\")]),"
 done
 cat > "$work/snippets/Package.swift" <<SWIFT
 // swift-tools-version: 6.0

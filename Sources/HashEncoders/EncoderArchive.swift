@@ -1,5 +1,5 @@
 import Foundation
-import HashData
+import Hamming
 
 /// The serialised form of an encoder: self-describing and versioned.
 ///
@@ -98,7 +98,7 @@ public struct EncoderArchive: Equatable, Sendable {
         guard bytes.count >= 20 + length else { throw .invalidArchive("truncated header") }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: Data(bytes[20..<20 + length])) } catch {
-            throw .invalidArchive("unreadable JSON header: \(DataError.explainJSON(error, document: "the header"))")
+            throw .invalidArchive("unreadable JSON header: \(explainJSON(error, document: "the header"))")
         }
         guard (8...1024).contains(header.bits) else { throw .invalidArchive("expected a code width of 8…1024 bits, found \(header.bits)") }
         guard header.dimension >= 1 else { throw .invalidArchive("expected an input dimension of at least 1, found \(header.dimension)") }
@@ -120,19 +120,6 @@ public struct EncoderArchive: Equatable, Sendable {
         guard at == bytes.count else { throw .invalidArchive("\(bytes.count - at) stray bytes after the tensors") }
         return EncoderArchive(method: header.method, version: header.version, bits: header.bits, dimension: header.dimension,
                               settings: header.settings, tensors: tensors)
-    }
-
-    /// Reads the encoder saved at `path` (by ``save(_:to:)`` or `hashidx train`).
-    /// - Throws: ``HashData/DataError`` naming the file and what is wrong with it.
-    public static func load(from path: String) throws(DataError) -> any HashEncoder {
-        let bytes = try InputFile.contents(of: path)
-        do { return try decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
-    }
-
-    /// Saves `encoder` to `path`, written aside and renamed: the file is either the old one or
-    /// the whole new one.
-    public static func save(_ encoder: any HashEncoder, to path: String) throws(DataError) {
-        try AtomicOutputFile.write(encoder.archive().encoded(), to: path)
     }
 
     /// Rebuilds the encoder this archive describes.

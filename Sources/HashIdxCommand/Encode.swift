@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashEncoders
+import HashIdxVectors
 
 struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(

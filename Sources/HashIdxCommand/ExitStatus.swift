@@ -1,6 +1,7 @@
 import ArgumentParser
 import HashData
 import HashEncoders
+import HashIdxVectors
 import HashIdx
 
 /// Exit statuses, after BSD's sysexits.h: 0 success, 64 usage, 65 bad data (malformed input, a

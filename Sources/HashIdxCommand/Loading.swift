@@ -1,6 +1,7 @@
 import Foundation
 import HashData
 import HashEncoders
+import HashIdxVectors
 
 /// Reads an encoder model file written by `hashidx train`.
 func loadModel(_ path: String) throws -> any HashEncoder {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HashData
 import HashEncoders
+import HashIdxVectors
 
 struct Model: ParsableCommand {
     static let configuration = CommandConfiguration(

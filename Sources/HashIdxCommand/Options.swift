@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashEncoders
+import HashIdxVectors
 import HashIdx
 import Hamming
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashEval
+import Hamming
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,7 @@ struct Plot: ParsableCommand {
         let file = spec == "-" ? "standard input" : spec
         let plot: LinePlot
         do { plot = try decoder.decode(LinePlot.self, from: Data(bytes)) } catch {
-            throw DataError(file: file, "not a plot description: \(DataError.explainJSON(error, document: "the description"))")
+            throw DataError(file: file, "not a plot description: \(explainJSON(error, document: "the description"))")
         }
         let svg: String
         do { svg = try plot.svg() } catch { throw DataError(file: file, error.description) }

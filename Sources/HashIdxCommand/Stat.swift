@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashEncoders
+import HashIdxVectors
 import HashIdx
 
 /// `stat --format json`: the index statistics, plus the stored encoder's summary if it has one.

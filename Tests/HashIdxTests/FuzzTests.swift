@@ -3,6 +3,7 @@ import Testing
 import Hamming
 import HashData
 import HashEncoders
+import HashIdxVectors
 import LMDB
 @testable import HashIdx
 

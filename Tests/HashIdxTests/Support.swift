@@ -2,6 +2,7 @@ import Foundation
 import Hamming
 import HashData
 import HashEncoders
+import HashIdxVectors
 @testable import HashIdx
 
 /// A fresh temporary directory per test (Swift Testing runs tests in parallel).

@@ -1,5 +1,6 @@
 import Hamming
 import HashData
+import HashEncoders
 import HashIdx
 
 extension HashIndex {
@@ -46,5 +47,20 @@ extension Matrix {
     /// The vectors of a file, as a matrix.
     public init(_ set: VectorSet) {
         self.init(rows: set.count, columns: set.dimension, values: set.values.map(Double.init))
+    }
+}
+
+extension EncoderArchive {
+    /// Reads the encoder saved at `path` (by ``save(_:to:)`` or `hashidx train`).
+    /// - Throws: ``HashData/DataError`` naming the file and what is wrong with it.
+    public static func load(from path: String) throws(DataError) -> any HashEncoder {
+        let bytes = try InputFile.contents(of: path)
+        do { return try decodeEncoder(bytes) } catch { throw DataError(file: path, "\(error)") }
+    }
+
+    /// Saves `encoder` to `path`, written aside and renamed: the file is either the old one or
+    /// the whole new one.
+    public static func save(_ encoder: any HashEncoder, to path: String) throws(DataError) {
+        try AtomicOutputFile.write(encoder.archive().encoded(), to: path)
     }
 }
