@@ -87,6 +87,22 @@ public final class InputFile {
         return out
     }
 
+    /// Fills `buffer` with the bytes of a regular file from byte `offset` (`pread`, which leaves
+    /// the file position alone).
+    /// - Throws: ``DataError`` if the read fails or the file ends first (it shrank while read).
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(DataError) {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n > 0 { done += n; continue }
+            if n == 0 {
+                throw DataError(file: name, kind: .io, "the file ended at byte \(offset + done), expected \(buffer.count - done) more bytes (did it shrink while being read?)")
+            }
+            if errno == EINTR { continue }
+            throw DataError(file: name, kind: .io, "cannot read at byte \(offset + done): \(systemErrorText(errno))")
+        }
+    }
+
     /// Moves to byte `offset` of a regular file.
     public func seek(to offset: Int) throws(DataError) {
         guard lseek(descriptor, off_t(offset), SEEK_SET) >= 0 else {

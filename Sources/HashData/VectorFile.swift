@@ -19,19 +19,10 @@ public struct VectorSet: Sendable, Equatable {
 /// float64, uint8; C order), IDX (the MNIST format, gzip or not; uint8 scaled to [0, 1]).
 /// Every value is checked to be finite; truncated files and ragged dimensions are errors.
 public enum VectorFile {
-    /// Reads vectors, choosing the format by extension (`.fvecs`, `.bvecs`, `.npy`, else IDX).
+    /// Reads all vectors of a file, choosing the format by extension (`.fvecs`, `.bvecs`,
+    /// `.npy`, else IDX). For large files, ``VectorReader`` reads a batch at a time instead.
     public static func read(_ path: String) throws(DataError) -> VectorSet {
-        let bytes = try load(path)
-        let set: VectorSet
-        if path.hasSuffix(".fvecs") { set = try texmex(bytes, path: path, elementSize: 4) }
-        else if path.hasSuffix(".bvecs") { set = try texmex(bytes, path: path, elementSize: 1) }
-        else if path.hasSuffix(".npy") { set = try npy(bytes, path: path) }
-        else { set = try idxVectors(bytes, path: path) }
-        guard set.dimension >= 1 else { throw DataError(file: path, "expected vectors of at least 1 dimension, found \(set.count) vectors of dimension 0") }
-        if let bad = set.values.firstIndex(where: { !$0.isFinite }) {
-            throw DataError(file: path, "vector \(bad / max(set.dimension, 1)) has a NaN or infinite value at dimension \(bad % max(set.dimension, 1)); expected finite numbers")
-        }
-        return set
+        try VectorReader(path: path).readAll()
     }
 
     /// Reads integer labels: IDX label files (`*-labels-idx1-ubyte[.gz]`), `.npy` integer arrays,
@@ -107,80 +98,5 @@ public enum VectorFile {
 
     static func bigEndian(_ b: [UInt8], _ at: Int) -> Int {
         Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
-    }
-
-    static func texmex(_ bytes: [UInt8], path: String, elementSize: Int) throws(DataError) -> VectorSet {
-        guard bytes.count >= 4 else { throw DataError(file: path, "empty or truncated: no dimension header") }
-        let d = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
-        guard d >= 1 else { throw DataError(file: path, "dimension must be at least 1, found \(d)") }
-        let record = 4 + d * elementSize
-        guard record <= bytes.count else {
-            throw DataError(file: path, "truncated or lying header: dimension \(d) needs \(record)-byte records, the file has \(bytes.count) bytes")
-        }
-        guard bytes.count % record == 0 else {
-            throw DataError(file: path, "truncated: \(bytes.count) bytes is not a whole number of \(record)-byte records of dimension \(d)")
-        }
-        let n = bytes.count / record
-        var values = [Float](repeating: 0, count: n * d)
-        var ragged: (Int, Int)?
-        bytes.withUnsafeBytes { p in
-            for i in 0..<n {
-                let dim = Int(p.loadUnaligned(fromByteOffset: i * record, as: UInt32.self).littleEndian)
-                if dim != d { ragged = (i, dim); return }
-                for j in 0..<d {
-                    let at = i * record + 4 + j * elementSize
-                    values[i * d + j] = elementSize == 4
-                        ? Float(bitPattern: p.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
-                        : Float(p[at])
-                }
-            }
-        }
-        if let (i, dim) = ragged { throw DataError(file: path, "vector \(i) has dimension \(dim), expected \(d) like the first") }
-        return VectorSet(count: n, dimension: d, values: values)
-    }
-
-    static func npy(_ bytes: [UInt8], path: String) throws(DataError) -> VectorSet {
-        let h = try NpyHeader.parse(bytes, file: path)
-        guard !h.fortranOrder else { throw DataError(file: path, "expected a C-order array, found fortran_order True") }
-        guard h.shape.count == 2 else { throw DataError(file: path, "expected a 2-D array (N, d), found shape \(h.shape)") }
-        let n = h.shape[0], d = h.shape[1]
-        let size: Int
-        switch h.descr {
-        case "<f4", "=f4": size = 4
-        case "<f8", "=f8": size = 8
-        case "|u1", "u1", "<u1": size = 1
-        default: throw DataError(file: path, "expected dtype float32, float64 or uint8 (little-endian), found '\(h.descr)'")
-        }
-        let total = try SizeCheck.product([n, d, size], file: path, what: "shape (\(n), \(d))")
-        try SizeCheck.fits(total, at: h.dataOffset, in: bytes.count, file: path, what: "\(n) × \(d) values of \(size) bytes")
-        var values = [Float](repeating: 0, count: n * d)
-        bytes.withUnsafeBytes { p in
-            let base = h.dataOffset
-            for i in 0..<(n * d) {
-                switch size {
-                case 4: values[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: base + 4 * i, as: UInt32.self).littleEndian)
-                case 8: values[i] = Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: base + 8 * i, as: UInt64.self).littleEndian))
-                default: values[i] = Float(p[base + i])
-                }
-            }
-        }
-        return VectorSet(count: n, dimension: d, values: values)
-    }
-
-    /// IDX unsigned-byte tensors (magic 0x00000803 for images): rows = first dimension, the rest
-    /// flattened, values scaled to [0, 1].
-    static func idxVectors(_ bytes: [UInt8], path: String) throws(DataError) -> VectorSet {
-        guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {
-            throw DataError(file: path, "unknown format: expected .fvecs, .bvecs, .npy or an IDX file")
-        }
-        guard bytes[2] == 0x08 else { throw DataError(file: path, "expected IDX type 0x08 (unsigned byte), found 0x\(String(bytes[2], radix: 16))") }
-        let dims = Int(bytes[3])
-        guard dims >= 1, bytes.count >= 4 + 4 * dims else { throw DataError(file: path, "truncated IDX header") }
-        let shape = (0..<dims).map { bigEndian(bytes, 4 + 4 * $0) }
-        let n = shape[0]
-        let d = try SizeCheck.product(Array(shape.dropFirst()), file: path, what: "IDX dimensions \(shape)")
-        let start = 4 + 4 * dims
-        try SizeCheck.fits(try SizeCheck.product([n, d], file: path, what: "IDX dimensions \(shape)"), at: start, in: bytes.count, file: path, what: "IDX dimensions \(shape)")
-        return VectorSet(count: n, dimension: d, values: bytes[start..<start + n * d].map { Float($0) / 255 })
     }
 }

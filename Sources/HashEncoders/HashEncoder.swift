@@ -16,6 +16,12 @@ public protocol HashEncoder: Sendable {
     func project(_ x: Matrix) -> Matrix
     /// The archive of this encoder.
     func archive() -> EncoderArchive
+    /// Codes of `rows` vectors stored back to back as Floats (row-major, `rows × dimension`),
+    /// packed as ``encode(_:)-(Matrix)`` packs them, and the same codes. The streaming path:
+    /// callers read a file a batch at a time and hand each batch over without a Double copy of
+    /// their own. A default implementation goes through ``project(_:)``.
+    /// - Throws: ``EncoderError/nonFinite(row:column:)``.
+    func encode(rows: Int, floats: UnsafeBufferPointer<Float>) throws(EncoderError) -> [UInt8]
 }
 
 /// Why an encoder could not be trained, loaded or applied.
@@ -49,6 +55,19 @@ extension HashEncoder {
     public func encode(_ x: Matrix) throws(EncoderError) -> [UInt8] {
         try check(x)
         return Self.binarise(project(x))
+    }
+
+    public func encode(rows: Int, floats: UnsafeBufferPointer<Float>) throws(EncoderError) -> [UInt8] {
+        try checkFloats(rows: rows, floats)
+        return try encode(Matrix(rows: rows, columns: dimension, values: floats[0..<rows * dimension].map(Double.init)))
+    }
+
+    /// Checks that `floats` holds `rows` finite vectors of this encoder's dimension.
+    func checkFloats(rows: Int, _ floats: UnsafeBufferPointer<Float>) throws(EncoderError) {
+        guard rows >= 0, floats.count == rows * dimension else {
+            throw .dimensionMismatch(expected: dimension, found: rows > 0 ? floats.count / rows : floats.count)
+        }
+        if let bad = firstNonFinite(floats) { throw .nonFinite(row: bad / dimension, column: bad % dimension) }
     }
 
     /// The code of one vector.

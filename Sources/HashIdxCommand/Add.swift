@@ -92,18 +92,41 @@ struct Add: ParsableCommand {
                           text: "added \(total.inserted) new and replaced \(total.replaced) codes in \(String(format: "%.2f", seconds)) s; the index holds \(count)")
     }
 
-    /// Encodes vectors with the index's encoder; every vector is checked before anything is written.
+    /// Encodes vectors with the index's encoder a batch at a time (one batch of vectors in memory,
+    /// the codes of one write transaction). A load that spans several transactions reads every
+    /// vector once first, so a bad vector is found before anything is written.
     private func addVectors(_ index: HashIndex, path: String, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
         guard let encoder = try index.encoder() else {
             throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
         }
-        let x = try loadVectors(path)
-        let idList = try ids.map { try CodeText.ids($0, count: x.rows, oneEach: "vector") } ?? (0..<UInt64(x.rows)).map { $0 }
-        let packed = try encoder.encode(x)
-        let n = index.codeBytes
-        for start in stride(from: 0, to: x.rows, by: batchSize) {
-            let end = min(start + batchSize, x.rows)
-            try sink(Array(idList[start..<end]), Array(packed[start * n ..< end * n]))
+        let vectors = try VectorEncoding(path: path, encoder: encoder)
+        let idList = try ids.map { try CodeText.ids($0, count: vectors.count, oneEach: "vector") }
+        if vectors.count > batchSize {
+            let checking = report.progress("checking \(path)", total: nil)
+            try vectors.check()
+            checking.finish()
         }
+        let progress = report.progress("adding", total: vectors.count)
+        var pendingIDs: [UInt64] = [], pendingCodes: [UInt8] = []
+        func flush() throws {
+            guard !pendingIDs.isEmpty else { return }
+            try sink(pendingIDs, pendingCodes)
+            progress.advance(by: pendingIDs.count)
+            pendingIDs.removeAll(keepingCapacity: true)
+            pendingCodes.removeAll(keepingCapacity: true)
+        }
+        let n = index.codeBytes
+        try vectors.forEachBatch { rows, packed in
+            var first = rows.lowerBound
+            while first < rows.upperBound {
+                let end = min(rows.upperBound, first + batchSize - pendingIDs.count)
+                pendingIDs += idList.map { Array($0[first..<end]) } ?? (UInt64(first)..<UInt64(end)).map { $0 }
+                pendingCodes += packed[(first - rows.lowerBound) * n ..< (end - rows.lowerBound) * n]
+                if pendingIDs.count == batchSize { try flush() }
+                first = end
+            }
+        }
+        try flush()
+        progress.finish()
     }
 }

@@ -37,31 +37,32 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         let encoder = try loadModel(model)
-        let x = try loadVectors(input)
         let start = Date()
+        let vectors = try VectorEncoding(path: input, encoder: encoder)
         let n = (encoder.bits + 7) / 8
-        // In batches, with progress; the codes are the same as in one call.
-        var packed: [UInt8] = []
-        packed.reserveCapacity(x.rows * n)
-        let progress = report.progress("encoding", total: x.rows)
-        let batch = 16_384
-        for first in stride(from: 0, to: x.rows, by: batch) {
-            packed += try encoder.encode(x.rows(first..<min(first + batch, x.rows)))
-            progress.update(to: min(first + batch, x.rows))
+        let format = outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex
+        // A file is written aside as the batches come and renamed at the end; standard output
+        // gets the codes once every vector was read, so a bad vector leaves no partial output.
+        let file = try output.map { try AtomicOutputFile(path: $0) }
+        var held: [UInt8] = []
+        func emit(_ bytes: [UInt8]) throws {
+            if let file { try file.write(bytes) } else { held += bytes }
+        }
+        if format == .npy { try emit(NpyWriter.header(descr: "|u1", shape: [vectors.count, n])) }
+        let progress = report.progress("encoding", total: vectors.count)
+        try vectors.forEachBatch { rows, packed in
+            switch format {
+            case .raw, .npy: try emit(packed)
+            case .hex: try emit(CodeText.lines(ids: UInt64(rows.lowerBound)..<UInt64(rows.upperBound), packed: packed, codeBytes: n))
+            }
+            progress.update(to: rows.upperBound)
         }
         progress.finish()
+        if let file { try file.commit() } else { try StandardStream.output(bytes: held) }
         let seconds = Date().timeIntervalSince(start)
-        let bytes: [UInt8]
-        let format = outputFormat ?? output.map({ CodeFormat.detect(path: $0, head: []) }) ?? .hex
-        switch format {
-        case .raw: bytes = packed
-        case .npy: bytes = NpyWriter.file(descr: "|u1", shape: [x.rows, n], data: packed)
-        case .hex: bytes = CodeText.lines(ids: 0..<UInt64(x.rows), packed: packed, codeBytes: n)
-        }
-        if let output { try AtomicOutputFile.write(bytes, to: output) } else { try StandardStream.output(bytes: bytes) }
-        let rate = Double(x.rows) / max(seconds, 1e-9)
-        try report.finish(Summary(vectors: x.rows, bits: encoder.bits, seconds: jsonSeconds(seconds), vectorsPerSecond: rate.rounded(),
+        let rate = Double(vectors.count) / max(seconds, 1e-9)
+        try report.finish(Summary(vectors: vectors.count, bits: encoder.bits, seconds: jsonSeconds(seconds), vectorsPerSecond: rate.rounded(),
                                   output: output ?? "-", outputFormat: format),
-                          text: "encoded \(x.rows) vectors in \(String(format: "%.3f", seconds)) s (\(Int(rate)) vectors/s)")
+                          text: "encoded \(vectors.count) vectors in \(String(format: "%.3f", seconds)) s (\(Int(rate)) vectors/s, reading included)")
     }
 }

@@ -12,3 +12,46 @@ func loadModel(_ path: String) throws -> any HashEncoder {
 func loadVectors(_ path: String) throws -> Matrix {
     Matrix(try VectorFile.read(path))
 }
+
+/// Vectors of a file encoded a batch at a time: only one batch of Floats is in memory, and
+/// `body` gets each batch's rows and packed codes in order.
+struct VectorEncoding {
+    /// Rows per batch: 4,096 rows of 784 dimensions are 12.5 MiB of Floats, and small enough
+    /// for a progress line to move.
+    static let batchRows = 4_096
+
+    let reader: VectorReader
+    let encoder: any HashEncoder
+
+    /// Opens `path` and checks that its vectors have the encoder's dimension.
+    init(path: String, encoder: any HashEncoder) throws {
+        reader = try VectorReader(path: path)
+        self.encoder = encoder
+        guard reader.dimension == encoder.dimension else {
+            throw DataError(file: path, "\(EncoderError.dimensionMismatch(expected: encoder.dimension, found: reader.dimension))")
+        }
+    }
+
+    var count: Int { reader.count }
+
+    /// Encodes every vector from the first, in order.
+    func forEachBatch(_ body: (Range<Int>, [UInt8]) throws -> Void) throws {
+        reader.rewind()
+        var buffer: [Float] = []
+        while let rows = try reader.next(maxRows: Self.batchRows, into: &buffer) {
+            let packed: [UInt8]
+            do {
+                packed = try buffer.withUnsafeBufferPointer { p throws(EncoderError) in try encoder.encode(rows: rows.count, floats: p) }
+            } catch { throw DataError(file: reader.path, "\(error)") }
+            try body(rows, packed)
+        }
+    }
+
+    /// Reads every vector once without encoding, so a bad value is found before anything is
+    /// written.
+    func check() throws {
+        reader.rewind()
+        var buffer: [Float] = []
+        while try reader.next(maxRows: Self.batchRows, into: &buffer) != nil {}
+    }
+}
