@@ -31,15 +31,81 @@ public enum DeepHashingObjective {
         layers.reduce(0) { $0 + 0.5 * ($1.weights.squaredNorm + $1.bias.reduce(0) { $0 + $1 * $1 }) }
     }
 
+    /// The pairs SDH's supervised term averages over.
+    public enum Pairs: Sendable {
+        /// Listed same-class and different-class pairs (i, j) of batch rows.
+        case listed(same: [(Int, Int)], different: [(Int, Int)])
+        /// Every ordered pair of distinct batch rows, same-class or not by `labels` (one per row).
+        case all(labels: [Int])
+
+        /// No pairs: DH.
+        public static let none = Pairs.listed(same: [], different: [])
+    }
+
     /// ½(tr Σ_S − tr Σ_D): tr Σ is the mean of ‖h_i − h_j‖² over the pairs.
     public static func supervised(_ h: Matrix, same: [(Int, Int)], different: [(Int, Int)]) -> Double {
-        func meanSpread(_ pairs: [(Int, Int)]) -> Double {
-            guard !pairs.isEmpty else { return 0 }
-            var s = 0.0
-            for (i, j) in pairs { for k in 0..<h.columns { let d = h[i, k] - h[j, k]; s += d * d } }
-            return s / Double(pairs.count)
+        supervised(h, pairs: .listed(same: same, different: different))
+    }
+
+    /// ½(tr Σ_S − tr Σ_D) over `pairs`.
+    public static func supervised(_ h: Matrix, pairs: Pairs) -> Double {
+        switch pairs {
+        case .listed(let same, let different):
+            func meanSpread(_ pairs: [(Int, Int)]) -> Double {
+                guard !pairs.isEmpty else { return 0 }
+                var s = 0.0
+                for (i, j) in pairs { for k in 0..<h.columns { let d = h[i, k] - h[j, k]; s += d * d } }
+                return s / Double(pairs.count)
+            }
+            return 0.5 * (meanSpread(same) - meanSpread(different))
+        case .all(let labels):
+            let c = ClassSums(h, labels: labels)
+            return 0.5 * ((c.sameCount > 0 ? c.sameSum / c.sameCount : 0) - (c.differentCount > 0 ? c.differentSum / c.differentCount : 0))
         }
-        return 0.5 * (meanSpread(same) - meanSpread(different))
+    }
+
+    /// Per-class sums of a batch's outputs, from which the spread over all same-class and all
+    /// different-class pairs and its gradient follow in O(n·B) instead of O(n²·B):
+    /// Σ_{i,j ∈ c} ‖h_i − h_j‖² = 2·n_c·Σ_{i∈c}‖h_i‖² − 2‖Σ_{i∈c} h_i‖², over ordered pairs.
+    struct ClassSums {
+        var classOf: [Int]
+        var counts: [Double]
+        var sums: [[Double]]
+        var total: [Double]
+        var sameSum = 0.0, differentSum = 0.0, sameCount = 0.0, differentCount = 0.0
+
+        init(_ h: Matrix, labels: [Int]) {
+            var index: [Int: Int] = [:]
+            classOf = labels.map { l in
+                if let k = index[l] { return k }
+                index[l] = index.count
+                return index.count - 1
+            }
+            let k = index.count, b = h.columns
+            counts = [Double](repeating: 0, count: k)
+            sums = [[Double]](repeating: [Double](repeating: 0, count: b), count: k)
+            total = [Double](repeating: 0, count: b)
+            var squares = [Double](repeating: 0, count: k)
+            for i in 0..<h.rows {
+                let c = classOf[i]
+                counts[c] += 1
+                for j in 0..<b {
+                    let v = h[i, j]
+                    sums[c][j] += v
+                    total[j] += v
+                    squares[c] += v * v
+                }
+            }
+            let n = Double(h.rows)
+            let allSquares = squares.reduce(0, +)
+            let everything = 2 * n * allSquares - 2 * total.reduce(0) { $0 + $1 * $1 }
+            for c in 0..<k {
+                sameSum += 2 * counts[c] * squares[c] - 2 * sums[c].reduce(0) { $0 + $1 * $1 }
+                sameCount += counts[c] * (counts[c] - 1)
+            }
+            differentSum = everything - sameSum
+            differentCount = n * n - counts.reduce(0) { $0 + $1 * $1 }
+        }
     }
 
     /// Weights and scaling of the terms.
@@ -75,13 +141,13 @@ public enum DeepHashingObjective {
 
     /// J and its terms for a batch, with `b` fixed.
     public static func evaluate(_ layers: [DenseLayer], top h: Matrix, b: Matrix, weights w: Weights,
-                                same: [(Int, Int)] = [], different: [(Int, Int)] = []) -> Terms {
+                                pairs: Pairs = .none) -> Terms {
         var t = Terms()
         t.quantization = quantization(h, b)
         t.balance = balance(h)
         t.orthogonality = orthogonality(layers)
         t.decay = decay(layers)
-        t.supervised = w.alpha == 0 ? 0 : supervised(h, same: same, different: different)
+        t.supervised = w.alpha == 0 ? 0 : supervised(h, pairs: pairs)
         let s = w.perItem ? 1 / Double(max(h.rows, 1)) : 1
         t.total = s * t.quantization + w.lambda1 * t.balance + w.lambda2 * t.orthogonality + w.lambda3 * t.decay
             + w.lambda1 * w.alpha * t.supervised
@@ -90,7 +156,7 @@ public enum DeepHashingObjective {
 
     /// ∂J/∂W_m and ∂J/∂c_m for every layer by back-propagation, with `b` fixed.
     public static func gradients(_ layers: [DenseLayer], activations acts: [Matrix], b: Matrix, weights w: Weights,
-                                 same: [(Int, Int)] = [], different: [(Int, Int)] = []) -> [DenseLayer] {
+                                 pairs: Pairs = .none) -> [DenseLayer] {
         let h = acts.last!
         let n = Double(h.rows)
         let s = w.perItem ? 1 / n : 1
@@ -100,13 +166,31 @@ public enum DeepHashingObjective {
         g = g - (w.lambda1 / n) * centred
         if w.alpha != 0 {
             let scale = w.lambda1 * w.alpha
-            for (pairs, sign) in [(same, 1.0), (different, -1.0)] where !pairs.isEmpty {
-                let f = sign * scale / Double(pairs.count)
-                for (i, j) in pairs {
-                    for k in 0..<h.columns {
-                        let d = f * (h[i, k] - h[j, k])
-                        g[i, k] += d
-                        g[j, k] -= d
+            switch pairs {
+            case .listed(let same, let different):
+                for (pairs, sign) in [(same, 1.0), (different, -1.0)] where !pairs.isEmpty {
+                    let f = sign * scale / Double(pairs.count)
+                    for (i, j) in pairs {
+                        for k in 0..<h.columns {
+                            let d = f * (h[i, k] - h[j, k])
+                            g[i, k] += d
+                            g[j, k] -= d
+                        }
+                    }
+                }
+            case .all(let labels):
+                // ∂/∂h_i of ½·Σ_same/|S|: 2(n_c·h_i − s_c)/|S|; of ½·Σ_all: 2(n·h_i − s)/|D ∪ S|,
+                // and the different-class part is the whole minus the same-class part.
+                let c = ClassSums(h, labels: labels)
+                let n = Double(h.rows)
+                let fs = c.sameCount > 0 ? 2 * scale / c.sameCount : 0
+                let fd = c.differentCount > 0 ? 2 * scale / c.differentCount : 0
+                for i in 0..<h.rows {
+                    let k = c.classOf[i], nc = c.counts[k]
+                    for j in 0..<h.columns {
+                        let same = nc * h[i, j] - c.sums[k][j]
+                        let all = n * h[i, j] - c.total[j]
+                        g[i, j] += fs * same - fd * (all - same)
                     }
                 }
             }

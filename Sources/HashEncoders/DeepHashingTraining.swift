@@ -21,6 +21,26 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     /// How gradients become steps.
     public var optimizer: Optimizer = .momentum
 
+    /// SDH: which pairs of a mini-batch the supervised term averages over.
+    public var pairs: PairSampling = .sampled
+
+    /// SDH's pairs in a mini-batch.
+    public enum PairSampling: String, Sendable, Equatable, CaseIterable {
+        /// For each item one random same-class partner and one random different-class partner.
+        case sampled
+        /// Every ordered pair of distinct items (computed from per-class sums, O(n·B)).
+        case all
+
+        func pairs(_ labels: [Int], using rng: inout SeededGenerator) -> DeepHashingObjective.Pairs {
+            switch self {
+            case .sampled:
+                let (same, different) = DeepHashingTraining.samplePairs(labels, using: &rng)
+                return .listed(same: same, different: different)
+            case .all: return .all(labels: labels)
+            }
+        }
+    }
+
     /// Step rules (shared with the supervised networks).
     public typealias Optimizer = StepRule
     /// How the step changes over the epochs (constant, as in the paper, by default).
@@ -248,9 +268,8 @@ public enum DeepHashingTraining {
                 let net = NeuralHashEncoder(method: "dh", layers: layers)
                 let acts = net.activations(xb)
                 let b = LinearTraining.signMatrix(acts.last!)
-                var same: [(Int, Int)] = [], different: [(Int, Int)] = []
-                if supervised { (same, different) = samplePairs(idx.map { labels![$0] }, using: &rng) }
-                let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, same: same, different: different)
+                let pairs = supervised ? c.pairs.pairs(idx.map { labels![$0] }, using: &rng) : .none
+                let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: c.weights, pairs: pairs)
                 let before = layers
                 optimizer.step(&layers, gradients: grads, rate: c.schedule.rate(rate, step: step, of: totalSteps))
                 step += 1
@@ -259,9 +278,9 @@ public enum DeepHashingTraining {
                 }
             }
             let h = NeuralHashEncoder(method: "dh", layers: layers).project(monitorX)
-            var same: [(Int, Int)] = [], different: [(Int, Int)] = []
-            if supervised { var r2 = SeededGenerator(seed: c.seed ^ 0xFEED); (same, different) = samplePairs(monitor.map { labels![$0] }, using: &r2) }
-            let terms = DeepHashingObjective.evaluate(layers, top: h, b: LinearTraining.signMatrix(h), weights: c.weights, same: same, different: different)
+            var r2 = SeededGenerator(seed: c.seed ^ 0xFEED)
+            let pairs = supervised ? c.pairs.pairs(monitor.map { labels![$0] }, using: &r2) : .none
+            let terms = DeepHashingObjective.evaluate(layers, top: h, b: LinearTraining.signMatrix(h), weights: c.weights, pairs: pairs)
             guard terms.total.isFinite else {
                 // Undo the epoch and run it again with half the step.
                 try stepBack(to: epochLayers, "training diverged at epoch \(epoch) (J is not finite)")
@@ -291,7 +310,7 @@ public enum DeepHashingTraining {
             "final_learning_rate": String(rate),
             "momentum": String(c.momentum), "optimizer": c.optimizer.rawValue, "schedule": c.schedule.rawValue, "batch_size": c.batchSize.map(String.init) ?? "full",
             "lambda1": String(w.lambda1), "lambda2": String(w.lambda2), "lambda3": String(w.lambda3),
-            "alpha": String(w.alpha), "scaling": w.perItem ? "per-item" : "paper",
+            "alpha": String(w.alpha), "pairs": c.pairs.rawValue, "scaling": w.perItem ? "per-item" : "paper",
             "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),
         ]) { a, _ in a })
     }

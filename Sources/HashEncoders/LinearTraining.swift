@@ -47,9 +47,11 @@ public enum LinearTraining {
     }
 
     /// LDA-ITQ, the closed-form supervised baseline: the data are whitened by the within-class
-    /// scatter S_w, regularised by adding its mean eigenvalue to the diagonal (chosen on
-    /// Fashion-MNIST: 10⁻³ of it gives 61.6 % mAP at 32 bits, 1× gives 68.0 %, 10× 63.2 %), the B directions of largest
-    /// between-class scatter in that space are kept, and an ITQ rotation is learned on them.
+    /// scatter S_w, regularised by adding a tenth of its mean eigenvalue to the diagonal, the B
+    /// directions of largest between-class scatter in that space are kept, and an ITQ rotation is
+    /// learned on them. (The ridge was chosen on Fashion-MNIST, tie-aware mAP % at 16/32/64 bits:
+    /// 10⁻³ of the mean eigenvalue 69.6/70.8/67.6, 10⁻² 70.2/71.9/70.7, 10⁻¹ 69.3/71.5/72.2,
+    /// 1× 68.2/69.8/70.4.)
     /// With K classes only K − 1 directions carry class information; the others are the
     /// whitened space's remaining directions of least total variance.
     public static func ldaITQ(_ x: Matrix, labels: [Int], bits: Int, iterations: Int = 50, seed: UInt64,
@@ -82,7 +84,7 @@ public enum LinearTraining {
         var sw = total - sb
         var trace = 0.0
         for j in 0..<d { trace += sw[j, j] }
-        let ridge = max(1e-12, trace / Double(d))
+        let ridge = max(1e-12, 0.1 * trace / Double(d))
         for j in 0..<d { sw[j, j] += ridge }
         // W = Q Λ^(−1/2): whitening by the regularised within-class scatter.
         let eig: (values: [Double], vectors: Matrix)

@@ -29,6 +29,8 @@ public struct SupervisedNetworkConfiguration: Sendable, Equatable {
     /// Weight w of the quantisation term.
     public var quantizationWeight: Double
     public var seed: UInt64
+    /// `pairwise`: c in θ = c·hᵢᵀhⱼ (½ by default).
+    public var innerProductScale: Double = 0.5
 
     /// One hidden layer of 512 ReLU units, Adam with learning rate 10⁻³ and cosine decay,
     /// batches of 256, 15 epochs and at least 4,000 steps (15 epochs of 69,000 items are 4,050);
@@ -149,7 +151,7 @@ public enum SupervisedNetworkTraining {
                 let h = acts.last!
                 let (similarity, quantization, topDelta) = c.loss == .center
                     ? centerLoss(h, targets: idx.map { y[$0] }, centres: centres, weight: c.quantizationWeight)
-                    : pairwiseLoss(h, labels: idx.map { y[$0] }, weight: c.quantizationWeight)
+                    : pairwiseLoss(h, labels: idx.map { y[$0] }, weight: c.quantizationWeight, scale: c.innerProductScale)
                 let grads = backpropagate(layers, activations: acts, topDelta: topDelta)
                 optimizer.step(&layers, gradients: grads, rate: c.schedule.rate(base, step: step, of: totalSteps))
                 step += 1
@@ -186,7 +188,8 @@ public enum SupervisedNetworkTraining {
         var settings = [
             "loss": c.loss.rawValue, "seed": String(c.seed), "epochs": String(epochs), "learning_rate": String(c.learningRate),
             "final_learning_rate": String(base), "schedule": c.schedule.rawValue, "optimizer": c.optimizer.rawValue,
-            "batch_size": String(c.batchSize), "quantization_weight": String(c.quantizationWeight), "classes": String(classes.count),
+            "batch_size": String(c.batchSize), "quantization_weight": String(c.quantizationWeight),
+            "inner_product_scale": String(c.innerProductScale), "classes": String(classes.count),
             "hidden": c.hiddenSizes.map(String.init).joined(separator: "-"),
         ]
         if let best {
@@ -224,10 +227,10 @@ public enum SupervisedNetworkTraining {
     }
 
     /// The pairwise loss of a batch: the mean over ordered pairs i ≠ j of log(1 + e^θ) − s·θ with
-    /// θ = ½·hᵢᵀhⱼ and s = 1 for the same class, the mean of (h − sgn h)², and ∂/∂z at the output.
-    static func pairwiseLoss(_ h: Matrix, labels: [Int], weight: Double) -> (Double, Double, Matrix) {
+    /// θ = c·hᵢᵀhⱼ and s = 1 for the same class, the mean of (h − sgn h)², and ∂/∂z at the output.
+    static func pairwiseLoss(_ h: Matrix, labels: [Int], weight: Double, scale c: Double = 0.5) -> (Double, Double, Matrix) {
         let n = h.rows, bits = h.columns
-        let theta = Matrix.product(h, h, transposeB: true, scale: 0.5)
+        let theta = Matrix.product(h, h, transposeB: true, scale: c)
         let pairs = Double(n * (n - 1))
         var a = Matrix(rows: n, columns: n)
         var likelihood = 0.0
@@ -239,8 +242,8 @@ public enum SupervisedNetworkTraining {
                 a.values[i * n + j] = (1 / (1 + exp(-t)) - s) / pairs
             }
         }
-        // ∂L/∂h = A·h (A symmetric; the ½ of θ and the two places h_i appears cancel).
-        var delta = a * h
+        // ∂L/∂h = 2c·A·h (A symmetric: h_i appears in pairs (i, j) and (j, i)).
+        var delta = Matrix.product(a, h, scale: 2 * c)
         let qScale = 1 / Double(n * bits)
         var quantization = 0.0
         for k in 0..<delta.values.count {

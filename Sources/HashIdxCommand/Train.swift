@@ -11,6 +11,7 @@ extension HashingMethod: ExpressibleByArgument {}
 extension DeepHashingConfiguration.Initialization: ExpressibleByArgument {}
 extension StepRule: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension DeepHashingConfiguration.PairSampling: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +48,8 @@ struct Train: ParsableCommand {
     var optimizer: StepRule?
     @Option(name: .long, parsing: .unconditional, help: "center/pairwise: weight of the quantisation term.")
     var quantizationWeight: Double?
+    @Option(name: .long, parsing: .unconditional, help: "pairwise: c in θ = c·hᵢᵀhⱼ (default 0.5).")
+    var innerProductScale: Double?
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ1 (bit balance).")
     var lambda1: Double?
     @Option(name: .long, parsing: .unconditional, help: "DH/SDH λ2 (orthogonality).")
@@ -55,6 +58,8 @@ struct Train: ParsableCommand {
     var lambda3: Double?
     @Option(name: .long, parsing: .unconditional, help: "SDH α (weight of the supervised term).")
     var alpha: Double?
+    @Option(name: .long, help: "SDH: the mini-batch pairs of the supervised term: sampled (one same-class and one different-class partner per item) or all.")
+    var pairs: DeepHashingConfiguration.PairSampling?
     @Flag(name: .long, help: "DH/SDH: start from the paper's recipe (PCA initialisation, λ1 = 100, SDH α = 3, 30 epochs) instead of the validated defaults.")
     var paperRecipe = false
     @Flag(name: .long, help: "DH/SDH: sum the quantisation loss over items, as printed in the paper (default: mean).")
@@ -206,6 +211,10 @@ struct Train: ParsableCommand {
             }
             if let optimizer { c.optimizer = optimizer }
             if let quantizationWeight { c.quantizationWeight = quantizationWeight }
+            if let innerProductScale {
+                guard innerProductScale > 0, innerProductScale.isFinite else { throw ValidationError("--inner-product-scale must be a positive number, found \(innerProductScale)") }
+                c.innerProductScale = innerProductScale
+            }
             encoder = try SupervisedNetworkTraining.train(trainX, labels: trainY!, bits: bits, configuration: c, validate: validate, progress: progress)
         default:
             var c = paperRecipe ? DeepHashingConfiguration.paper(bits: bits, supervised: method == .sdh)
@@ -220,6 +229,7 @@ struct Train: ParsableCommand {
             if let lambda2 { c.weights.lambda2 = lambda2 }
             if let lambda3 { c.weights.lambda3 = lambda3 }
             if let alpha { c.weights.alpha = alpha }
+            if let pairs { c.pairs = pairs }
             if paperScaling { c.weights.perItem = false }
             if let initialization { c.initialization = initialization }
             if let optimizer { c.optimizer = optimizer }

@@ -39,6 +39,19 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
         #expect(abs(DeepHashingObjective.supervised(h, same: [], different: [(0, 1)]) - -0.8125) < 1e-12)
     }
 
+    /// The all-pairs spread from per-class sums equals the mean over every ordered pair listed.
+    @Test(arguments: [(12, 3), (9, 1), (7, 7), (40, 5)])
+    func allPairsSpreadEqualsThePairsListed(n: Int, classes: Int) {
+        var rng = SeededGenerator(seed: UInt64(n * classes))
+        let h = rng.gaussianMatrix(rows: n, columns: 6)
+        let labels = (0..<n).map { _ in Int(rng.next() % UInt64(classes)) }
+        var same: [(Int, Int)] = [], different: [(Int, Int)] = []
+        for i in 0..<n { for j in 0..<n where i != j { if labels[i] == labels[j] { same.append((i, j)) } else { different.append((i, j)) } } }
+        let listed = DeepHashingObjective.supervised(h, same: same, different: different)
+        let all = DeepHashingObjective.supervised(h, pairs: .all(labels: labels))
+        #expect(abs(listed - all) < 1e-9 * max(1, abs(listed)), "\(listed) vs \(all)")
+    }
+
     @Test func orthogonalityVanishesForOrthonormalWeights() throws {
         var rng = SeededGenerator(seed: 4)
         let q = try rng.gaussianMatrix(rows: 6, columns: 4).svd().u      // 6 × 4, orthonormal columns
@@ -49,8 +62,8 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
 
     // MARK: Gradients against finite differences
 
-    @Test(arguments: [(0.0, true), (0.0, false), (3.0, true), (3.0, false)])
-    func gradientsMatchFiniteDifferences(alpha: Double, perItem: Bool) throws {
+    @Test(arguments: [(0.0, true, false), (0.0, false, false), (3.0, true, false), (3.0, false, false), (3.0, true, true), (3.0, false, true)])
+    func gradientsMatchFiniteDifferences(alpha: Double, perItem: Bool, allPairs: Bool) throws {
         let (x, labels) = blobs(n: 12, d: 5, classes: 3, seed: 7)
         var rng = SeededGenerator(seed: 9)
         var layers = [
@@ -63,10 +76,11 @@ func blobs(n: Int, d: Int, classes: Int, seed: UInt64) -> (Matrix, [Int]) {
         var pairRng = SeededGenerator(seed: 3)
         let (same, different) = DeepHashingTraining.samplePairs(labels, using: &pairRng)
         #expect(!same.isEmpty && !different.isEmpty)
-        let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: w, same: same, different: different)
+        let pairs: DeepHashingObjective.Pairs = allPairs ? .all(labels: labels) : .listed(same: same, different: different)
+        let grads = DeepHashingObjective.gradients(layers, activations: acts, b: b, weights: w, pairs: pairs)
         func J(_ ls: [DenseLayer]) -> Double {
             let h = NeuralHashEncoder(method: "dh", layers: ls).project(x)
-            return DeepHashingObjective.evaluate(ls, top: h, b: b, weights: w, same: same, different: different).total
+            return DeepHashingObjective.evaluate(ls, top: h, b: b, weights: w, pairs: pairs).total
         }
         let eps = 1e-6
         for m in 0..<layers.count {
