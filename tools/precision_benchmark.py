@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--methods", default="lsh,pcah,itq,lda-itq,dh,sdh,center,pairwise")
     ap.add_argument("--bits", default="16,32,64")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the rows of OUT/results.json and results.md that this run does not redo (re-run some methods or widths only)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     s = a.split
@@ -68,7 +70,15 @@ def main():
     # The open-set split trains on other classes; the closed split on the database itself.
     train, train_labels = (f"{s}/train.npy", f"{s}/train_labels.npy") if os.path.exists(f"{s}/train.npy") else (f"{s}/database.npy", f"{s}/database_labels.npy")
     count = str(len(dbl))
-    rows, results = [], {}
+    rows, results = {}, {}
+    if a.keep and os.path.exists(f"{a.out}/results.json"):
+        for key, ev in json.load(open(f"{a.out}/results.json")).items():
+            m, b = key.rsplit(" ", 1)
+            results[(m, int(b))] = ev
+        for line in open(f"{a.out}/results.md"):
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) > 3 and cells[2].isdigit():
+                rows[(cells[1], int(cells[2]))] = line.rstrip("\n")
     for bits in [int(b) for b in a.bits.split(",")]:
         for method in a.methods.split(","):
             model = f"{s}/{method}{bits}.model"
@@ -95,11 +105,13 @@ def main():
             assert abs(np_map - ev["mean_average_precision_tie_aware"]) < 1e-9, (np_map, ev["mean_average_precision_tie_aware"])
             assert abs(np_p2 - ev["precision_at_radius"]) < 1e-9, (np_p2, ev["precision_at_radius"])
             results[(method, bits)] = ev
-            rows.append(f"| {method} | {bits} | {100*ev['mean_average_precision_tie_aware']:.2f} | {100*ev['mean_average_precision']:.2f} | "
+            rows[(method, bits)] = (f"| {method} | {bits} | {100*ev['mean_average_precision_tie_aware']:.2f} | {100*ev['mean_average_precision']:.2f} | "
                         f"{100*ev['precision_at_radius']:.2f} ({100*ev['empty_at_radius']:.1f}% empty) | {100*ev['precision_at']['100']:.2f} | "
                         f"{100*ev['precision_at']['1000']:.2f} | {train_s:.1f} | {rate:,} | {build_s:.2f} | {1e3*np.median(look):.3f} |")
-            print(rows[-1], flush=True)
-    methods = a.methods.split(","); bitss = [int(b) for b in a.bits.split(",")]
+            print(rows[(method, bits)], flush=True)
+    order = "lsh,pcah,itq,lda-itq,dh,sdh,center,pairwise".split(",")
+    methods = [m for m in order if any(k[0] == m for k in results)] + sorted({k[0] for k in results} - set(order))
+    bitss = sorted({k[1] for k in results})
     split = "open-set split" if train.endswith("train.npy") else "DH protocol"
     plot(a.binary, {"title": f"Fashion-MNIST, {split}: mAP by code width", "x_label": "bits", "y_label": "mAP (tie-aware)",
                     "x_ticks": bitss, "y_range": [0, 1],
@@ -115,7 +127,7 @@ def main():
     with open(f"{a.out}/results.md", "w") as f:
         f.write("| method | bits | mAP tie-aware % | mAP ties by id % | P@r≤2 % | P@100 % | P@1000 % | train s | encode vectors/s | index build s | r=2 look-up ms |\n")
         f.write("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")
-        f.write("\n".join(rows) + "\n")
+        f.write("\n".join(rows[k] for k in sorted(rows, key=lambda k: (k[1], methods.index(k[0]) if k[0] in methods else 99))) + "\n")
 
 if __name__ == "__main__":
     main()
