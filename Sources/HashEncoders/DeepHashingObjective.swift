@@ -75,13 +75,9 @@ public enum DeepHashingObjective {
         var sameSum = 0.0, differentSum = 0.0, sameCount = 0.0, differentCount = 0.0
 
         init(_ h: Matrix, labels: [Int]) {
-            var index: [Int: Int] = [:]
-            classOf = labels.map { l in
-                if let k = index[l] { return k }
-                index[l] = index.count
-                return index.count - 1
-            }
-            let k = index.count, b = h.columns
+            let (classes, slots) = LinearTraining.classIndices(labels)
+            classOf = slots
+            let k = classes.count, b = h.columns
             counts = [Double](repeating: 0, count: k)
             sums = [[Double]](repeating: [Double](repeating: 0, count: b), count: k)
             total = [Double](repeating: 0, count: b)

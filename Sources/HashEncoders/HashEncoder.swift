@@ -59,7 +59,7 @@ extension HashEncoder {
 
     public func encode(rows: Int, floats: UnsafeBufferPointer<Float>) throws(EncoderError) -> [UInt8] {
         try checkFloats(rows: rows, floats)
-        return try encode(Matrix(rows: rows, columns: dimension, values: floats[0..<rows * dimension].map(Double.init)))
+        return Self.binarise(project(Matrix(rows: rows, columns: dimension, values: floats.map(Double.init))))
     }
 
     /// Checks that `floats` holds `rows` finite vectors of this encoder's dimension.

@@ -1,5 +1,3 @@
-import CLinearAlgebra
-
 /// A linear hash: bit k = [(x − μ)·w_k > 0]. LSH, PCAH and PCA-ITQ all take this form; they
 /// differ in how the projection W (d × B) is learned.
 public struct LinearHashEncoder: HashEncoder {
@@ -26,12 +24,12 @@ public struct LinearHashEncoder: HashEncoder {
         x.subtractingRow(mean) * projection
     }
 
-    /// The streaming path: each Float minus the mean goes straight into one Double buffer, one
-    /// `dgemm` projects the batch, and the signs are packed — the arithmetic of ``project(_:)``
-    /// (so the same codes) without its intermediate matrices.
+    /// The streaming path: each Float minus the mean goes straight into one Double buffer, which
+    /// is projected and binarised — the arithmetic of ``project(_:)`` (so the same codes) without
+    /// a Double copy of the input before centring.
     public func encode(rows n: Int, floats x: UnsafeBufferPointer<Float>) throws(EncoderError) -> [UInt8] {
         try checkFloats(rows: n, x)
-        let d = dimension, b = bits
+        let d = dimension
         if n == 0 { return [] }
         let centred = [Double](unsafeUninitializedCapacity: n * d) { p, initialized in
             mean.withUnsafeBufferPointer { mu in
@@ -42,16 +40,7 @@ public struct LinearHashEncoder: HashEncoder {
             }
             initialized = n * d
         }
-        let h = [Double](unsafeUninitializedCapacity: n * b) { p, initialized in
-            centred.withUnsafeBufferPointer { a in
-                projection.values.withUnsafeBufferPointer { w in
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(b), Int32(d), 1,
-                                a.baseAddress, Int32(d), w.baseAddress, Int32(b), 0, p.baseAddress, Int32(b))
-                }
-            }
-            initialized = n * b
-        }
-        return Self.binarise(Matrix(rows: n, columns: b, values: h))
+        return Self.binarise(Matrix(rows: n, columns: d, values: centred) * projection)
     }
 
     public func archive() -> EncoderArchive {

@@ -91,8 +91,9 @@ public enum SupervisedNetworkTraining {
                              progress: (EpochReport) -> Void = { _ in }) throws(EncoderError) -> NeuralHashEncoder {
         try LinearTraining.validate(x, bits: bits)
         guard labels.count == x.rows else { throw .labelsMismatch(expected: x.rows, found: labels.count) }
-        guard c.epochs >= 0, c.learningRate > 0, c.batchSize >= 2, c.hiddenSizes.allSatisfy({ $0 >= 1 }), c.quantizationWeight >= 0 else {
-            throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 2, hidden sizes ≥ 1 and a quantisation weight ≥ 0 are required")
+        guard c.epochs >= 0, c.learningRate > 0, c.batchSize >= 2, c.hiddenSizes.allSatisfy({ $0 >= 1 }), c.quantizationWeight >= 0,
+              c.innerProductScale > 0, c.innerProductScale.isFinite else {
+            throw .invalidConfiguration("epochs ≥ 0, learning rate > 0, batch size ≥ 2, hidden sizes ≥ 1, a quantisation weight ≥ 0 and a finite inner-product scale > 0 are required")
         }
         let (classes, y) = LinearTraining.classIndices(labels)
         guard classes.count >= 2 else { throw .invalidConfiguration("\(c.loss.rawValue) needs at least 2 classes in the labels, found \(classes.count)") }

@@ -211,10 +211,7 @@ struct Train: ParsableCommand {
             }
             if let optimizer { c.optimizer = optimizer }
             if let quantizationWeight { c.quantizationWeight = quantizationWeight }
-            if let innerProductScale {
-                guard innerProductScale > 0, innerProductScale.isFinite else { throw ValidationError("--inner-product-scale must be a positive number, found \(innerProductScale)") }
-                c.innerProductScale = innerProductScale
-            }
+            if let innerProductScale { c.innerProductScale = innerProductScale }
             encoder = try SupervisedNetworkTraining.train(trainX, labels: trainY!, bits: bits, configuration: c, validate: validate, progress: progress)
         default:
             var c = paperRecipe ? DeepHashingConfiguration.paper(bits: bits, supervised: method == .sdh)

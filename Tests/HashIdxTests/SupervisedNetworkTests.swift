@@ -160,6 +160,13 @@ import HashEval
         #expect(rates.count == 4 && zip(rates, rates.dropFirst()).allSatisfy { $0 > $1 } && abs(rates.last!) < 1e-12)
         #expect(losses.last! < losses.first!)
         #expect(throws: EncoderError.self) { try SupervisedNetworkTraining.train(x, labels: [Int](repeating: 1, count: 300), bits: 8, configuration: c) }
+        for scale in [0, -0.5, .infinity, .nan] {
+            var bad = c
+            bad.innerProductScale = scale
+            #expect { try SupervisedNetworkTraining.train(x, labels: y, bits: 8, configuration: bad) } throws: {
+                ($0 as? EncoderError).map { "\($0)".contains("inner-product scale > 0") } == true
+            }
+        }
     }
 }
 
