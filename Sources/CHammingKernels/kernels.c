@@ -3,6 +3,7 @@
 // feature flags decide which one runs.
 #include "hamming_kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -16,6 +17,40 @@ static inline uint64_t load64(const uint8_t *p) {
     uint64_t v;
     memcpy(&v, p, 8);
     return v;
+}
+
+// MARK: - Emitting scan hits (shared by every instruction set)
+
+/// Emits (row, d) if d is within the state's limit and the row is live; for k nearest, then
+/// shrinks the limit while the hits below it already number k. Returns the new output count.
+static inline size_t scan_emit(hx_scan_state *st, uint32_t row, uint32_t d, const uint64_t *dead,
+                               uint32_t *rows, uint16_t *dists, size_t n) {
+    if (d > st->limit) return n;
+    if (dead && ((dead[row >> 6] >> (row & 63)) & 1)) return n;
+    rows[n] = row;
+    dists[n] = (uint16_t)d;
+    if (st->k) {
+        st->count_at[d]++;
+        st->kept++;
+        while (st->limit > 0 && st->kept - st->count_at[st->limit] >= st->k) {
+            st->kept -= st->count_at[st->limit];
+            st->count_at[st->limit] = 0;
+            st->limit--;
+        }
+    }
+    return n + 1;
+}
+
+/// Emits the codes of an 8-code group whose bit is set in `mask` (code j of the group at
+/// row first + j, distance dist[j]), in ascending row order.
+static inline size_t scan_emit_mask(hx_scan_state *st, unsigned mask, uint32_t first, const uint32_t *dist,
+                                    const uint64_t *dead, uint32_t *rows, uint16_t *dists, size_t n) {
+    while (mask) {
+        unsigned j = (unsigned)__builtin_ctz(mask);
+        mask &= mask - 1;
+        n = scan_emit(st, first + j, dist[j], dead, rows, dists, n);
+    }
+    return n;
 }
 
 // MARK: - Portable
@@ -37,6 +72,16 @@ static uint32_t distance_portable(const uint8_t *a, const uint8_t *b, size_t n) 
 
 static void distances_portable(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
     for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_portable(q, base + i * n, n);
+}
+
+static size_t scan_portable(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                            const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+    size_t out = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t d = distance_portable(q, base + i * n, n);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+    }
+    return out;
 }
 
 // MARK: - POPCNT
@@ -86,6 +131,34 @@ HX_POPCNT static void distances_popcnt(const uint8_t *q, const uint8_t *base, si
     }
 }
 
+// The distance and the limit test in one loop per common width; only hits leave the loop.
+#define HX_FIXED_SCAN(WORDS)                                                                  \
+    for (size_t i = 0; i < count; i++) {                                                      \
+        const uint8_t *p = base + i * (8 * WORDS);                                            \
+        uint64_t d = 0;                                                                       \
+        for (size_t w = 0; w < WORDS; w++) d += (uint64_t)__builtin_popcountll(qw[w] ^ load64(p + 8 * w)); \
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, (uint32_t)d, dead, rows, dists, out); \
+    }
+
+HX_POPCNT static size_t scan_popcnt(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                                    const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+    uint64_t qw[8];
+    size_t out = 0;
+    if (n == 8 || n == 16 || n == 32 || n == 64) for (size_t w = 0; w < n / 8; w++) qw[w] = load64(q + 8 * w);
+    switch (n) {
+    case 8: HX_FIXED_SCAN(1) break;
+    case 16: HX_FIXED_SCAN(2) break;
+    case 32: HX_FIXED_SCAN(4) break;
+    case 64: HX_FIXED_SCAN(8) break;
+    default:
+        for (size_t i = 0; i < count; i++) {
+            uint32_t d = distance_popcnt(q, base + i * n, n);
+            if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+        }
+    }
+    return out;
+}
+
 // MARK: - AVX2 (nibble look-up table, summed with VPSADBW), POPCNT for short codes and tails
 
 #define HX_AVX2 __attribute__((target("avx2,popcnt")))
@@ -129,6 +202,80 @@ HX_AVX2 static void distances_avx2(const uint8_t *q, const uint8_t *base, size_t
         return;
     }
     for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_avx2_long(q, base + i * n, n);
+}
+
+/// Per-byte popcounts of two codes' 16-byte sums (lo: code a, hi: code b) → their distances
+/// in lanes 0 and 2 (64-bit) after VPSADBW and a fold of each 128-bit half.
+HX_AVX2 static inline __m256i fold_pairs_avx2(__m256i bytes) {
+    __m256i s = _mm256_sad_epu8(bytes, _mm256_setzero_si256());
+    return _mm256_add_epi64(s, _mm256_srli_si256(s, 8));
+}
+
+/// Eight distances in order, as 32-bit lanes, from four vectors that each hold two codes'
+/// distances in their 64-bit lanes 0 and 2 (codes 2i and 2i + 1 in vector i).
+HX_AVX2 static inline __m256i order_pairs_avx2(__m256i t0, __m256i t1, __m256i t2, __m256i t3) {
+    __m256i u = _mm256_or_si256(t0, _mm256_slli_epi64(t1, 32));   // c0 c2 . . | c1 c3 . .
+    __m256i w = _mm256_or_si256(t2, _mm256_slli_epi64(t3, 32));   // c4 c6 . . | c5 c7 . .
+    __m256i x = _mm256_unpacklo_epi64(u, w);                      // c0 c2 c4 c6 | c1 c3 c5 c7
+    return _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/// Per-byte popcounts of one code of 32 or 64 bytes, folded to 16 bytes (each at most 32).
+HX_AVX2 static inline __m128i code_bytes_avx2(__m256i q0, __m256i q1, const uint8_t *p, int wide) {
+    __m256i c = popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p)));
+    if (wide) c = _mm256_add_epi8(c, popcount_bytes_avx2(_mm256_xor_si256(q1, _mm256_loadu_si256((const __m256i *)(p + 32)))));
+    return _mm_add_epi8(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+}
+
+/// Fused AVX2 scan: popcounts vectorised across codes (8 codes a step for 8-, 16-, 32- and
+/// 64-byte codes), compared with the limit in registers; a step with no code within the limit
+/// costs no branch beyond one test of its mask.
+HX_AVX2 static size_t scan_avx2(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                                const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+    size_t out = 0, i = 0;
+    uint32_t dist[8];
+    __m256i lim = _mm256_set1_epi32((int)st->limit);
+    if (n == 8 || n == 16 || n == 32 || n == 64) {
+        __m256i q0, q1 = _mm256_setzero_si256();
+        if (n == 8) q0 = _mm256_set1_epi64x((long long)load64(q));
+        else if (n == 16) q0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
+        else { q0 = _mm256_loadu_si256((const __m256i *)q); if (n == 64) q1 = _mm256_loadu_si256((const __m256i *)(q + 32)); }
+        for (; i + 8 <= count; i += 8) {
+            const uint8_t *p = base + i * n;
+            __m256i d;
+            if (n == 8) {
+                __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
+                __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+                d = _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+            } else if (n == 16) {
+                __m256i t[4];
+                for (int v = 0; v < 4; v++)
+                    t[v] = fold_pairs_avx2(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
+                d = order_pairs_avx2(t[0], t[1], t[2], t[3]);
+            } else {
+                __m256i t[4];
+                int wide = n == 64;
+                for (int v = 0; v < 4; v++) {
+                    __m128i a = code_bytes_avx2(q0, q1, p + (2 * v) * n, wide);
+                    __m128i b = code_bytes_avx2(q0, q1, p + (2 * v + 1) * n, wide);
+                    t[v] = fold_pairs_avx2(_mm256_set_m128i(b, a));
+                }
+                d = order_pairs_avx2(t[0], t[1], t[2], t[3]);
+            }
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
+            if (mask) {
+                _mm256_storeu_si256((__m256i *)dist, d);
+                uint32_t before = st->limit;
+                out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, rows, dists, out);
+                if (st->limit != before) lim = _mm256_set1_epi32((int)st->limit);
+            }
+        }
+    }
+    for (; i < count; i++) {
+        uint32_t d = n >= 32 ? distance_avx2_long(q, base + i * n, n) : distance_popcnt(q, base + i * n, n);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+    }
+    return out;
 }
 
 // MARK: - AVX-512 VPOPCNTDQ
@@ -205,6 +352,112 @@ HX_AVX512 static void distances_avx512(const uint8_t *q, const uint8_t *base, si
     }
     for (; i < count; i++) out[i] = (uint16_t)distance_popcnt(q, base + i * n, n);
 }
+
+/// Fused AVX-512 scan: eight codes a step (8, 16, 32 or 64 bytes), distances compared with the
+/// limit as 64-bit lanes, hits picked from the comparison mask.
+HX_AVX512 static size_t scan_avx512(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                                    const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+    size_t out = 0, i = 0;
+    uint32_t dist[8];
+    __m512i lim = _mm512_set1_epi64((long long)st->limit);
+    if (n == 8 || n == 16 || n == 32 || n == 64) {
+        __m512i qv;
+        if (n == 8) qv = _mm512_set1_epi64((long long)load64(q));
+        else if (n == 16) qv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
+        else if (n == 32) qv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
+        else qv = _mm512_loadu_si512((const void *)q);
+        for (; i + 8 <= count; i += 8) {
+            const uint8_t *p = base + i * n;
+            __m512i d;
+            if (n == 8) {
+                d = popcnt_xor(qv, p);
+            } else if (n == 16) {
+                d = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+            } else if (n == 32) {
+                d = pair_sums(pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64)),
+                              pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192)));
+            } else {
+                __m512i a = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+                __m512i b = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+                __m512i c = pair_sums(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320));
+                __m512i e = pair_sums(popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
+                d = pair_sums(pair_sums(a, b), pair_sums(c, e));
+            }
+            unsigned mask = (unsigned)_mm512_cmple_epu64_mask(d, lim);
+            if (mask) {
+                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
+                uint32_t before = st->limit;
+                out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, rows, dists, out);
+                if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
+            }
+        }
+    }
+    for (; i < count; i++) {
+        uint32_t d = n >= 128 ? distance_avx512_long(q, base + i * n, n) : distance_popcnt(q, base + i * n, n);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+    }
+    return out;
+}
+#endif
+
+// MARK: - NEON (aarch64): CNT per byte, pairwise widening sums
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define HX_ARM 1
+
+static uint32_t distance_neon(const uint8_t *a, const uint8_t *b, size_t n) {
+    size_t i = 0;
+    uint64_t d = 0;
+    while (i + 16 <= n) {
+        // Byte counts are at most 8 per block: 31 blocks fit a byte before it is widened.
+        uint8x16_t acc = vdupq_n_u8(0);
+        size_t stop = i + 16 * 31 < n ? i + 16 * 31 : n;
+        for (; i + 16 <= stop; i += 16) acc = vaddq_u8(acc, vcntq_u8(veorq_u8(vld1q_u8(a + i), vld1q_u8(b + i))));
+        d += vaddlvq_u8(acc);
+    }
+    if (i + 8 <= n) {
+        d += vaddv_u8(vcnt_u8(veor_u8(vld1_u8(a + i), vld1_u8(b + i))));
+        i += 8;
+    }
+    for (; i < n; i++) d += (uint64_t)__builtin_popcount((unsigned)(a[i] ^ b[i]));
+    return (uint32_t)d;
+}
+
+static void distances_neon(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint16_t *out) {
+    size_t i = 0;
+    if (n == 8) {
+        // Two codes per register: per-byte counts, then pairwise sums down to one per code.
+        const uint8x16_t qv = vcombine_u8(vld1_u8(q), vld1_u8(q));
+        for (; i + 2 <= count; i += 2) {
+            uint64x2_t s = vpaddlq_u32(vpaddlq_u16(vpaddlq_u8(vcntq_u8(veorq_u8(qv, vld1q_u8(base + 8 * i))))));
+            out[i] = (uint16_t)vgetq_lane_u64(s, 0);
+            out[i + 1] = (uint16_t)vgetq_lane_u64(s, 1);
+        }
+    }
+    for (; i < count; i++) out[i] = (uint16_t)distance_neon(q, base + i * n, n);
+}
+
+static size_t scan_neon(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                        const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+    size_t out = 0, i = 0;
+    if (n == 8) {
+        const uint8x16_t qv = vcombine_u8(vld1_u8(q), vld1_u8(q));
+        for (; i + 2 <= count; i += 2) {
+            uint64x2_t s = vpaddlq_u32(vpaddlq_u16(vpaddlq_u8(vcntq_u8(veorq_u8(qv, vld1q_u8(base + 8 * i))))));
+            uint32_t d0 = (uint32_t)vgetq_lane_u64(s, 0), d1 = (uint32_t)vgetq_lane_u64(s, 1);
+            if (d0 <= st->limit) out = scan_emit(st, first + (uint32_t)i, d0, dead, rows, dists, out);
+            if (d1 <= st->limit) out = scan_emit(st, first + (uint32_t)i + 1, d1, dead, rows, dists, out);
+        }
+    }
+    for (; i < count; i++) {
+        uint32_t d = distance_neon(q, base + i * n, n);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+    }
+    return out;
+}
+#else
+#define HX_ARM 0
 #endif
 
 // MARK: - Dispatch
@@ -224,6 +477,9 @@ int hx_isa_supported(int isa) {
         return (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                 __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("popcnt")) ? 1 : 0;
 #endif
+#if HX_ARM
+    case HX_ISA_NEON: return 1;
+#endif
     default: return 0;
     }
 }
@@ -240,12 +496,34 @@ int hx_best_isa(void) {
     return b;
 }
 
+int hx_active_isa(void) {
+    static int active = -1;
+    int a = __atomic_load_n(&active, __ATOMIC_RELAXED);
+    if (a >= 0) return a;
+    a = hx_best_isa();
+    const char *want = getenv("HASHIDX_ISA");
+    if (want) {
+        static const char *const names[HX_ISA_COUNT] = {"portable", "popcnt", "avx2", "avx512", "neon"};
+        for (int isa = 0; isa < HX_ISA_COUNT; isa++) {
+            if (strcmp(want, names[isa]) != 0) continue;
+            if (hx_isa_supported(isa)) a = isa;
+            else if (isa != HX_ISA_NEON)  // the x86 levels are ordered: cap at the best one below
+                for (int lower = isa - 1; lower >= HX_ISA_PORTABLE; lower--)
+                    if (hx_isa_supported(lower) && lower != HX_ISA_NEON) { a = lower; break; }
+            break;
+        }
+    }
+    __atomic_store_n(&active, a, __ATOMIC_RELAXED);
+    return a;
+}
+
 const char *hx_isa_name(int isa) {
     switch (isa) {
     case HX_ISA_PORTABLE: return "portable";
     case HX_ISA_POPCNT: return "popcnt";
     case HX_ISA_AVX2: return "avx2";
     case HX_ISA_AVX512: return "avx512-vpopcntdq";
+    case HX_ISA_NEON: return "neon";
     default: return "unknown";
     }
 }
@@ -258,6 +536,8 @@ uint32_t hx_distance(int isa, const uint8_t *a, const uint8_t *b, size_t code_by
     case HX_ISA_AVX512: return code_bytes >= 128 ? distance_avx512_long(a, b, code_bytes) : distance_popcnt(a, b, code_bytes);
     default: break;
     }
+#elif HX_ARM
+    if (isa == HX_ISA_NEON) return distance_neon(a, b, code_bytes);
 #else
     (void)isa;
 #endif
@@ -272,10 +552,29 @@ void hx_distances(int isa, const uint8_t *query, const uint8_t *base, size_t cou
     case HX_ISA_AVX512: distances_avx512(query, base, count, code_bytes, out); return;
     default: break;
     }
+#elif HX_ARM
+    if (isa == HX_ISA_NEON) { distances_neon(query, base, count, code_bytes, out); return; }
 #else
     (void)isa;
 #endif
     distances_portable(query, base, count, code_bytes, out);
+}
+
+size_t hx_scan(int isa, const uint8_t *query, const uint8_t *base, size_t count, size_t code_bytes, uint32_t first_row,
+               const uint64_t *dead, hx_scan_state *state, uint32_t *out_rows, uint16_t *out_distances) {
+#if HX_X86
+    switch (isa) {
+    case HX_ISA_POPCNT: return scan_popcnt(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    case HX_ISA_AVX2: return scan_avx2(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    case HX_ISA_AVX512: return scan_avx512(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    default: break;
+    }
+#elif HX_ARM
+    if (isa == HX_ISA_NEON) return scan_neon(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+#else
+    (void)isa;
+#endif
+    return scan_portable(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
 }
 
 #if HX_X86
@@ -304,7 +603,7 @@ HX_AVX512 static size_t select_avx512(const uint16_t *distances, size_t count, u
 
 size_t hx_select_at_most(const uint16_t *distances, size_t count, uint16_t limit, uint32_t *indices) {
 #if HX_X86
-    if (hx_best_isa() == HX_ISA_AVX512) return select_avx512(distances, count, limit, indices);
+    if (hx_active_isa() == HX_ISA_AVX512) return select_avx512(distances, count, limit, indices);
 #endif
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {

@@ -10,9 +10,18 @@ public enum InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertib
     case avx2 = 2
     /// AVX-512 F, BW and VPOPCNTDQ.
     case avx512 = 3
+    /// aarch64 Advanced SIMD (Apple silicon, Graviton).
+    case neon = 4
 
     /// The fastest instruction set this CPU supports, decided once from its feature flags.
     public static let best = InstructionSet(rawValue: hx_best_isa()) ?? .portable
+
+    /// The instruction set kernels use by default: ``best``, unless the environment variable
+    /// `HASHIDX_ISA` (`portable`, `popcnt`, `avx2`, `avx512`, `neon`), read once per process,
+    /// asks for a slower one — so that one machine can measure every kernel it can run. A name
+    /// above what the CPU supports is capped at the best supported level below it; an unknown
+    /// name is ignored.
+    public static let active = InstructionSet(rawValue: hx_active_isa()) ?? .portable
 
     /// Whether this CPU can run kernels written for this instruction set.
     public var isSupported: Bool { hx_isa_supported(rawValue) != 0 }
@@ -29,9 +38,9 @@ public struct DistanceKernel: Sendable {
     /// The instruction set the kernel runs with.
     public let instructionSet: InstructionSet
 
-    /// The kernel for codes of `codeBytes` bytes (1…1024), on `instructionSet` (default: the
-    /// fastest this CPU supports; an unsupported one is a programmer error).
-    public init(codeBytes: Int, instructionSet: InstructionSet = .best) {
+    /// The kernel for codes of `codeBytes` bytes (1…1024), on `instructionSet` (default:
+    /// ``InstructionSet/active``; an unsupported one is a programmer error).
+    public init(codeBytes: Int, instructionSet: InstructionSet = .active) {
         precondition(codeBytes >= 1 && codeBytes <= 8191, "code width out of range")
         precondition(instructionSet.isSupported, "\(instructionSet) is not supported by this CPU")
         self.codeBytes = codeBytes
@@ -52,6 +61,18 @@ public struct DistanceKernel: Sendable {
                           into out: UnsafeMutablePointer<UInt16>) {
         hx_distances(instructionSet.rawValue, query.assumingMemoryBound(to: UInt8.self),
                      base.assumingMemoryBound(to: UInt8.self), count, codeBytes, out)
+    }
+
+    /// Fused scan of `count` codes at `base` (rows `firstRow`…): emits (row, distance) for each
+    /// code within `state.limit` whose bit in `dead` (nil: none dead) is clear, into `rows` and
+    /// `distances` (room for `count` each), in row order, without writing a distance array; in
+    /// k-nearest mode the limit shrinks as hits arrive. Returns how many were emitted.
+    @inline(__always)
+    public func scan(query: UnsafeRawPointer, base: UnsafeRawPointer, count: Int, firstRow: UInt32,
+                     dead: UnsafePointer<UInt64>?, state: UnsafeMutablePointer<hx_scan_state>,
+                     rows: UnsafeMutablePointer<UInt32>, distances: UnsafeMutablePointer<UInt16>) -> Int {
+        hx_scan(instructionSet.rawValue, query.assumingMemoryBound(to: UInt8.self), base.assumingMemoryBound(to: UInt8.self),
+                count, codeBytes, firstRow, dead, state, rows, distances)
     }
 
     /// Writes the indices i < `count` with `distances[i] ≤ limit` to `indices`, ascending;

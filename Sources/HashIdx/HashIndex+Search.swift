@@ -70,14 +70,14 @@ extension HashIndex {
                         packed.reserveCapacity(deferred.count * codeBytes)
                         for d in deferred { packed += queries[d.index].bytes }
                         let g = goal(reader)
-                        var states = deferred.map { _ in ScanQuery(g, bits: bits) }
+                        let states = deferred.map { _ in ScanQuery(g, bits: bits) }
                         packed.withUnsafeBytes { b in
-                            reader.scan((0..<deferred.count).map { b.baseAddress! + $0 * codeBytes }, &states)
+                            reader.scan((0..<deferred.count).map { b.baseAddress! + $0 * codeBytes }, states)
                         }
                         let share = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(deferred.count)
                         for (j, d) in deferred.enumerated() {
                             var stats = d.stats
-                            stats.seconds = d.seconds + share
+                            let assembly = DispatchTime.now().uptimeNanoseconds
                             let neighbors: [Neighbor]
                             switch g {
                             case .range(let r):
@@ -87,6 +87,8 @@ extension HashIndex {
                                 stats.radiusReached = states[j].limit
                                 neighbors = reader.neighbors(states[j].hits, maxDistance: states[j].limit, limit: k)
                             }
+                            // The query's time: its attempt, its share of the group's pass, and its own results.
+                            stats.seconds = d.seconds + share + Double(DispatchTime.now().uptimeNanoseconds - assembly) / 1e9
                             batch.store(SearchResult(neighbors: neighbors, statistics: stats), at: d.index)
                         }
                         deferred.removeAll(keepingCapacity: true)

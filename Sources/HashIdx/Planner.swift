@@ -30,28 +30,44 @@ extension Reader {
         if plan.path == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
-        // Abandon probing for a scan if the work done passes twice the scan's cost.
-        let abortCost = planner.rangeAbortCost(choice: choice)
         let kernel = self.kernel
-        var aborted = false
-        probing: for k in 0..<m {
+        let verify: (UInt32) -> Void = { row in
+            self.stats.candidates += 1
+            let d = kernel.distance(query, self.codePointer(Int(row)))
+            if d <= r { self.hits.append(Hit(row: row, distance: Int32(d))) }
+        }
+        if choice == .automatic {
+            // Locate every key first: the probe's cost, the rows it will verify included, is then
+            // known before any row is read, and a scan is chosen if it is cheaper.
+            if tableKeys.count < m { tableKeys = Array(repeating: [], count: m); tableRanges = Array(repeating: [], count: m) }
+            var located = 0.0
+            for k in 0..<m {
+                tableKeys[k].removeAll(keepingCapacity: true)
+                tableRanges[k].removeAll(keepingCapacity: true)
+                let s = plan.substringRadii[k]
+                if s < 0 { continue }
+                ballKeys(value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, into: &tableKeys[k])
+                located += Double(locate(table: k, keys: tableKeys[k], into: &tableRanges[k]))
+                if hasDelta { located += deltaRowsEstimate(lookups: tableKeys[k].count, width: layout.widths[k]) }
+            }
+            // The look-ups are spent; what remains is verifying `located` rows (at most: some repeat).
+            if model.probeCost(lookups: 0, candidates: located, delta: false) > planner.scanCost {
+                abandonProbe()
+                stats.radiusReached = r
+                return scanRange(query, radius: r, deferScan: deferScan)
+            }
+            for k in 0..<m where plan.substringRadii[k] >= 0 {
+                try verifyLocated(table: k, keys: tableKeys[k], ranges: tableRanges[k], verify)
+            }
+            try checkDamage()
+            return true
+        }
+        for k in 0..<m {
             let s = plan.substringRadii[k]
             if s < 0 { continue }
-            let finished = try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, { row in
-                stats.candidates += 1
-                let d = kernel.distance(query, codePointer(Int(row)))
-                if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
-            }, keepGoing: {
-                model.probeCost(lookups: Double(stats.lookups), candidates: Double(stats.candidates), delta: hasDelta) <= abortCost
-            })
-            if !finished { aborted = true; break probing }
+            _ = try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, verify, keepGoing: { true })
         }
         try checkDamage()
-        if aborted {
-            abandonProbe()
-            stats.radiusReached = r
-            return scanRange(query, radius: r, deferScan: deferScan)
-        }
         return true
     }
 
@@ -67,9 +83,9 @@ extension Reader {
         stats.path = .scan
         stats.candidates += count
         if deferScan { return false }
-        var state = [ScanQuery(.range(r), bits: bits)]
-        scan([query], &state)
-        hits = state[0].hits
+        let state = ScanQuery(.range(r), bits: bits)
+        scan([query], [state])
+        hits = state.hits
         return true
     }
 
@@ -100,22 +116,37 @@ extension Reader {
             for j in 0..<m {
                 let b = layout.widths[j]
                 if s <= b {
-                    if choice == .automatic && !committed {
-                        let observed = stats.lookups > 0 ? Double(stats.candidates + stats.duplicates) / Double(stats.lookups) : 0
-                        let step = planner.nearestStepCost(width: b, weight: s, observed: observed)
-                        if !planner.nearestMayProbe(spent: spent, step: step) {
+                    let verify: (UInt32) -> Void = { row in
+                        self.stats.candidates += 1
+                        let d = kernel.distance(query, self.codePointer(Int(row)))
+                        self.hits.append(Hit(row: row, distance: Int32(d)))
+                        countAt[d] += 1
+                        if d <= covered { within += 1 }
+                    }
+                    if choice == .automatic {
+                        // The step's look-ups must fit what probing may still spend, and then so
+                        // must the rows they located: a full bucket sends the query to a scan
+                        // before one of its rows is read.
+                        let allowance = planner.nearestAllowance(committed: committed)
+                        let lookupCost = model.probeCost(lookups: HammingBall.binomial(b, s), candidates: 0, delta: hasDelta)
+                        if spent + lookupCost > allowance {
                             abandonProbe()
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
-                        spent += step
+                        ballKeys(value: values[j], width: b, weights: s...s, into: &keys)
+                        var located = Double(locate(table: j, keys: keys, into: &stepRanges))
+                        if hasDelta { located += deltaRowsEstimate(lookups: keys.count, width: b) }
+                        spent += lookupCost
+                        let verifyCost = model.probeCost(lookups: 0, candidates: located)
+                        if spent + verifyCost > allowance {
+                            abandonProbe()
+                            return scanNearest(query, k: need, deferScan: deferScan)
+                        }
+                        spent += verifyCost
+                        try verifyLocated(table: j, keys: keys, ranges: stepRanges, verify)
+                    } else {
+                        _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, verify, keepGoing: { true })
                     }
-                    _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, { row in
-                        stats.candidates += 1
-                        let d = kernel.distance(query, codePointer(Int(row)))
-                        hits.append(Hit(row: row, distance: Int32(d)))
-                        countAt[d] += 1
-                        if d <= covered { within += 1 }
-                    }, keepGoing: { true })
                     try checkDamage()
                 }
                 // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
@@ -156,10 +187,10 @@ extension Reader {
         stats.path = .scan
         stats.candidates += count
         if deferScan { return nil }
-        var state = [ScanQuery(.nearest(k), bits: bits)]
-        scan([query], &state)
-        hits = state[0].hits
-        stats.radiusReached = state[0].limit
-        return state[0].limit
+        let state = ScanQuery(.nearest(k), bits: bits)
+        scan([query], [state])
+        hits = state.hits
+        stats.radiusReached = state.limit
+        return state.limit
     }
 }

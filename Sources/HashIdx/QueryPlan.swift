@@ -44,10 +44,6 @@ struct QueryPlanner: Equatable {
         return RangePlan(substringRadii: radii, probeCost: estimate, scanCost: scan, path: path)
     }
 
-    /// The work a range probe may do before it is abandoned for a scan: twice the scan's cost
-    /// (unlimited when probing is forced).
-    func rangeAbortCost(choice: PathChoice) -> Double { choice == .automatic ? 2 * scanCost : .infinity }
-
     /// Estimated cost of the k-NN step that probes table j (width b) with every mask of weight s,
     /// given the candidates per look-up seen so far (`observed`, 0 before the first look-up).
     func nearestStepCost(width b: Int, weight s: Int, observed: Double) -> Double {
@@ -72,9 +68,11 @@ struct QueryPlanner: Equatable {
         return total
     }
 
-    /// Whether a k-NN probe that has spent `spent` may take a step costing `step`: it scans
-    /// instead once probing would pass the model's share of a scan.
-    func nearestMayProbe(spent: Double, step: Double) -> Bool {
-        spent + step <= scanCost * model.nearestProbeBudget
+    /// What a k-NN probe may spend in all, look-ups and verified rows, before it scans instead:
+    /// the model's share of a scan until the remaining steps were costed below a scan
+    /// (`committed`), then one scan. Bounds the worst case at about (1 + share) scans while
+    /// near queries finish by probing.
+    func nearestAllowance(committed: Bool) -> Double {
+        scanCost * (committed ? 1 : model.nearestProbeBudget)
     }
 }

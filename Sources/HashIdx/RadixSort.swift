@@ -42,6 +42,49 @@ enum RadixSort {
         }
     }
 
+    /// Sorts `ids` ascending in place: nothing to do if they already are (checked first), an
+    /// insertion sort for a few, else a least-significant-digit radix sort in byte passes that
+    /// skips the bytes every id shares.
+    static func sortIfNeeded(_ ids: UnsafeMutableBufferPointer<UInt64>) {
+        let n = ids.count
+        var sorted = true
+        var i = 1
+        while i < n { if ids[i - 1] > ids[i] { sorted = false; break }; i += 1 }
+        if sorted { return }
+        if n <= 32 {
+            for i in 1..<n {
+                let x = ids[i]
+                var j = i
+                while j > 0 && ids[j - 1] > x { ids[j] = ids[j - 1]; j -= 1 }
+                ids[j] = x
+            }
+            return
+        }
+        var orIDs: UInt64 = 0, andIDs: UInt64 = .max
+        for x in ids { orIDs |= x; andIDs &= x }
+        let varying = orIDs ^ andIDs
+        let scratch = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: n)
+        defer { scratch.deallocate() }
+        var from = ids, to = scratch
+        var counts = [Int](repeating: 0, count: 257)
+        counts.withUnsafeMutableBufferPointer { c in
+            for pass in 0..<8 {
+                let shift = UInt64(8 * pass)
+                if (varying >> shift) & 0xff == 0 { continue }
+                for d in 0..<257 { c[d] = 0 }
+                for x in from { c[Int((x >> shift) & 0xff) + 1] += 1 }
+                for d in 0..<256 { c[d + 1] += c[d] }
+                for x in from {
+                    let d = Int((x >> shift) & 0xff)
+                    to[c[d]] = x
+                    c[d] += 1
+                }
+                swap(&from, &to)
+            }
+        }
+        if from.baseAddress != ids.baseAddress { _ = ids.update(fromContentsOf: from) }
+    }
+
     /// The indices of the last occurrence of every distinct id, in index order: "the last code
     /// of an id wins" for a batch, without a hash set.
     static func lastOccurrences(_ ids: [UInt64]) -> [Int] {

@@ -68,11 +68,17 @@ final class Reader {
 
     /// Keys of the current probe step (a substring value XOR each mask of the step).
     var keys: [UInt32] = []
+    /// Per substring table: the keys of a located probe, and their posting ranges (lower,
+    /// upper, flattened), kept between locating and verifying (see ``locate(table:keys:into:)``).
+    var tableKeys: [[UInt32]] = []
+    var tableRanges: [[Int]] = []
+    /// The posting ranges of one located k-NN step.
+    var stepRanges: [Int] = []
     /// Directory cells of one group of keys.
-    private let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
-    private let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
+    let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
+    let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
     /// Admitted rows whose codes are being prefetched, awaiting verification.
-    private let pendingRows = UnsafeMutablePointer<UInt32>.allocate(capacity: Reader.pendingCapacity)
+    let pendingRows = UnsafeMutablePointer<UInt32>.allocate(capacity: Reader.pendingCapacity)
     static let group = 16
     static let pendingCapacity = 64
 

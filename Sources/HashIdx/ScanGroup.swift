@@ -1,9 +1,10 @@
+import CHammingKernels
 import Hamming
 
 /// One query's state during a scan: what it asks for, and the hits kept so far. A scan can
 /// serve several queries in one pass over the codes (``Reader/scan(_:_:)``), each with its own
-/// state, so that every chunk of codes is read from memory once for the whole group.
-struct ScanQuery {
+/// state, so that every block of codes is read from memory once for the whole group.
+final class ScanQuery {
     /// A range query of a radius, or a k-nearest-neighbour query.
     enum Goal: Sendable {
         case range(Int)
@@ -11,80 +12,115 @@ struct ScanQuery {
     }
 
     let goal: Goal
-    /// Hits with distance ≤ ``limit`` (for k nearest: possibly some farther ones not yet dropped).
+    /// Hits with distance ≤ ``limit`` (for k nearest: possibly some farther ones not yet dropped),
+    /// in ascending row order.
     private(set) var hits: [Reader.Hit] = []
-    /// Codes at distance d among the kept hits (k nearest only).
-    private var countAt: [Int]
+    /// The fused kernel's state: the limit, and for k nearest the per-distance counts.
+    private var state: hx_scan_state
+    private let countAt: UnsafeMutablePointer<UInt32>?
+
     /// The largest distance still wanted: the radius, or the k-th smallest distance so far.
-    private(set) var limit: Int
-    private var kept = 0
+    var limit: Int { Int(state.limit) }
 
     init(_ goal: Goal, bits: Int) {
         self.goal = goal
         switch goal {
         case .range(let r):
-            limit = r
-            countAt = []
-        case .nearest:
-            limit = bits
-            countAt = [Int](repeating: 0, count: bits + 1)
+            countAt = nil
+            state = hx_scan_state(limit: UInt32(r), k: 0, kept: 0, count_at: nil)
+        case .nearest(let k):
+            // k ≤ the stored count < 2^32; k = 0 (nothing stored) keeps every code, of which there are none.
+            let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: bits + 1)
+            counts.initialize(repeating: 0, count: bits + 1)
+            countAt = counts
+            state = hx_scan_state(limit: UInt32(bits), k: UInt32(k), kept: 0, count_at: counts)
         }
     }
 
-    /// Takes a code at `distance` ≤ ``limit``.
+    deinit { countAt?.deallocate() }
+
+    /// Scans `count` codes at `base` (rows `firstRow`…) with `kernel`, keeping the hits within
+    /// the limit; `rows` and `distances` are scratch with room for `count` entries.
     @inline(__always)
-    mutating func offer(row: Int, distance d: Int) {
-        guard d <= limit else { return }
-        hits.append(Reader.Hit(row: UInt32(row), distance: Int32(d)))
-        guard case .nearest(let k) = goal else { return }
-        countAt[d] += 1
-        kept += 1
-        // Drop the farthest level while the nearer ones alone still hold k codes (a counting
-        // sort over the distances 0…B, no heap).
-        while limit > 0 && kept - countAt[limit] >= k {
-            kept -= countAt[limit]
-            countAt[limit] = 0
-            limit -= 1
-        }
-    }
-
-    /// Drops hits past ``limit`` once they outnumber the kept ones (between chunks).
-    mutating func trim() {
-        if hits.count > 4 * kept + 1024 {
-            let l = limit
-            hits.removeAll { Int($0.distance) > l }
+    func scan(_ query: UnsafeRawPointer, kernel: DistanceKernel, base: UnsafeRawPointer, count: Int, firstRow: Int,
+              dead: UnsafePointer<UInt64>?, rows: UnsafeMutablePointer<UInt32>, distances: UnsafeMutablePointer<UInt16>) {
+        let n = kernel.scan(query: query, base: base, count: count, firstRow: UInt32(firstRow), dead: dead,
+                            state: &state, rows: rows, distances: distances)
+        if n == 0 { return }
+        hits.reserveCapacity(hits.count + n)
+        for i in 0..<n { hits.append(Reader.Hit(row: rows[i], distance: Int32(distances[i]))) }
+        // k nearest: drop hits past the limit once they outnumber the kept ones.
+        if state.k != 0 && hits.count > 4 * Int(state.kept) + 1024 {
+            let l = Int32(state.limit)
+            hits.removeAll { $0.distance > l }
         }
     }
 }
 
 extension Reader {
+    /// Bytes of codes scanned by all the queries of a group before the next block: small
+    /// enough to stay in the first-level cache while every query of the group passes over it.
+    static let scanBlockBytes = 16 << 10
+
     /// Scans every live code once for all `queries` (their states in `states`, same order):
-    /// chunk by chunk, each query's distances are computed while the chunk is still in cache,
+    /// block by block, every query's fused kernel runs over the block while it is in cache,
     /// and only the codes within that query's limit reach Swift.
-    func scan(_ queries: [UnsafeRawPointer], _ states: inout [ScanQuery]) {
-        for c in 0..<codeChunks.count {
-            let first = c * rowsPerChunk, n = rowsInChunk(c)
-            for q in 0..<queries.count {
-                states[q].trim()
-                kernel.distances(query: queries[q], base: codeChunks[c], count: n, into: chunkDistances)
-                let kept = DistanceKernel.select(chunkDistances, count: n, atMost: states[q].limit, into: chunkSelected)
-                for j in 0..<kept {
-                    let i = Int(chunkSelected[j])
-                    if !isDead(first + i) { states[q].offer(row: first + i, distance: Int(chunkDistances[i])) }
+    func scan(_ queries: [UnsafeRawPointer], _ states: [ScanQuery]) {
+        let block = max(8, Reader.scanBlockBytes / codeBytes) & ~7
+        let kernel = self.kernel
+        dead.withUnsafeBufferPointer { deadWords in
+            let deadRows = hasDead ? deadWords.baseAddress : nil
+            for c in 0..<codeChunks.count {
+                let first = c * rowsPerChunk, n = rowsInChunk(c), base = codeChunks[c]
+                var start = 0
+                while start < n {
+                    let len = min(block, n - start)
+                    for q in 0..<queries.count {
+                        states[q].scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
+                                       firstRow: first + start, dead: deadRows, rows: chunkSelected, distances: chunkDistances)
+                    }
+                    start += len
                 }
             }
         }
     }
 
-    /// Turns `hits` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
+    /// Turns `hits` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at
+    /// most `limit`: a counting sort by distance (stable), ids read in place, then each distance
+    /// level put in id order — nothing to do for a level already ascending (a scan of sealed
+    /// rows, which are stored in id order), a radix sort otherwise. Levels past the `limit`-th
+    /// neighbour are not touched.
     func neighbors(_ hits: [Hit], maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        var out: [Neighbor] = []
-        out.reserveCapacity(min(hits.count, limit))
-        for h in hits where Int(h.distance) <= maxDistance {
-            out.append(Neighbor(id: id(ofRow: Int(h.row)), distance: Int(h.distance)))
+        let top = min(maxDistance, bits)
+        if top < 0 || limit <= 0 || hits.isEmpty { return [] }
+        var start = [Int](repeating: 0, count: top + 2)
+        for h in hits where Int(h.distance) <= top { start[Int(h.distance) + 1] += 1 }
+        for d in 0...top { start[d + 1] += start[d] }
+        // The last level needed: the first whose end reaches `limit`.
+        var last = 0
+        while last < top && start[last + 1] < limit { last += 1 }
+        let placed = start[last + 1]
+        var ids = [UInt64](repeating: 0, count: placed)
+        ids.withUnsafeMutableBufferPointer { ids in
+            var next = start
+            for h in hits {
+                let d = Int(h.distance)
+                if d > last { continue }
+                ids[next[d]] = id(ofRow: Int(h.row))
+                next[d] += 1
+            }
+            for d in 0...last where start[d + 1] - start[d] > 1 {
+                RadixSort.sortIfNeeded(UnsafeMutableBufferPointer(rebasing: ids[start[d]..<start[d + 1]]))
+            }
         }
-        out.sort { ($0.distance, $0.id) < ($1.distance, $1.id) }
-        if out.count > limit { out.removeSubrange(limit...) }
-        return out
+        let n = min(placed, limit)
+        return [Neighbor](unsafeUninitializedCapacity: n) { out, count in
+            var d = 0
+            for i in 0..<n {
+                while start[d + 1] <= i { d += 1 }
+                (out.baseAddress! + i).initialize(to: Neighbor(id: ids[i], distance: d))
+            }
+            count = n
+        }
     }
 }

@@ -116,6 +116,27 @@ final class SealedPostings {
         hx_prefetch(rows[i >> entryShift] + ((i & entryMask) << 2))
     }
 
+    /// The postings in `lo..<hi` (one directory cell) whose value is `value`: two binary
+    /// searches, so a bucket is sized without reading its rows.
+    @inline(__always)
+    func postings(_ value: UInt32, in lo: Int, _ hi: Int) -> Range<Int> {
+        let target = value & lowMask
+        let a = firstPosting(atLeast: target, lo, hi)
+        if a == hi || low(a) != target { return a..<a }
+        return a..<(target == lowMask ? hi : firstPosting(atLeast: target + 1, a, hi))
+    }
+
+    /// The first posting in `lo..<hi` whose low part is ≥ `target` (hi if none).
+    @inline(__always)
+    private func firstPosting(atLeast target: UInt32, _ lo: Int, _ hi: Int) -> Int {
+        var lo = lo, n = hi - lo
+        while n > 0 {
+            let half = n >> 1
+            if low(lo + half) < target { lo += half + 1; n -= half + 1 } else { n = half }
+        }
+        return lo
+    }
+
     /// Calls `body` with the rows of the postings in `lo..<hi` (one directory cell) whose
     /// value is `value`; returns whether there was any.
     @inline(__always)

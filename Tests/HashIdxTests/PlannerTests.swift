@@ -51,15 +51,11 @@ import Hamming
         var model = CostModel()
         model.nearestProbeBudget = 0.1
         let p = try planner(bits: 64, m: 3, rows: 1_000_000, model: model)
-        let budget = p.scanCost * 0.1
-        #expect(p.nearestMayProbe(spent: 0, step: budget * 0.5))
-        #expect(p.nearestMayProbe(spent: budget * 0.5, step: budget * 0.5))
-        #expect(!p.nearestMayProbe(spent: budget * 0.5, step: budget * 0.6))
+        #expect(p.nearestAllowance(committed: false) == p.scanCost * 0.1)
+        #expect(p.nearestAllowance(committed: true) == p.scanCost)
         // Weight-s steps cost C(b, s) look-ups; observed candidates per look-up raise the estimate.
         #expect(p.nearestStepCost(width: 21, weight: 2, observed: 0) > p.nearestStepCost(width: 21, weight: 1, observed: 0))
         #expect(p.nearestStepCost(width: 21, weight: 1, observed: 50) > p.nearestStepCost(width: 21, weight: 1, observed: 0))
-        #expect(p.rangeAbortCost(choice: .automatic) == 2 * p.scanCost)
-        #expect(p.rangeAbortCost(choice: .probe) == .infinity)
     }
 
     @Test func calibrationMeasuresAPositiveScanCost() {

@@ -21,7 +21,8 @@ enum {
     HX_ISA_POPCNT = 1,    ///< scalar POPCNT
     HX_ISA_AVX2 = 2,      ///< AVX2 (nibble look-up) plus POPCNT
     HX_ISA_AVX512 = 3,    ///< AVX-512 F + BW + VPOPCNTDQ
-    HX_ISA_COUNT = 4
+    HX_ISA_NEON = 4,      ///< aarch64 Advanced SIMD (CNT); the only vector kernel on ARM
+    HX_ISA_COUNT = 5
 };
 
 /// 1 if this CPU can run kernels written for `isa`, else 0.
@@ -30,8 +31,39 @@ int hx_isa_supported(int isa);
 /// The fastest instruction set this CPU supports (decided once, on first call).
 int hx_best_isa(void);
 
-/// A short name for `isa` ("portable", "popcnt", "avx2", "avx512-vpopcntdq").
+/// The instruction set kernels run with unless told otherwise: hx_best_isa(), or the one the
+/// environment variable HASHIDX_ISA names (portable, popcnt, avx2, avx512, neon), read once on
+/// first call. A name above what this CPU supports is capped at the best supported one below
+/// it (avx512 on an AVX2 machine gives avx2); an unknown name, or neon on x86, gives hx_best_isa().
+int hx_active_isa(void);
+
+/// A short name for `isa` ("portable", "popcnt", "avx2", "avx512-vpopcntdq", "neon").
 const char *hx_isa_name(int isa);
+
+/// One query's state in a fused scan (hx_scan). The caller sets `limit` and `k`, zeroes `kept`
+/// and, for k nearest, points `count_at` at code_bytes * 8 + 1 zeroed slots.
+typedef struct {
+    /// The largest distance still wanted: the radius of a range query; for k nearest, the
+    /// current bound, which only shrinks.
+    uint32_t limit;
+    /// 0 for a range query. Otherwise k: after each emitted hit, the limit drops while the hits
+    /// at distances below it already number at least k.
+    uint32_t k;
+    /// k nearest: emitted hits at distances <= limit.
+    uint64_t kept;
+    /// k nearest: emitted hits per distance (entries past `limit` are reset as it shrinks).
+    uint32_t *count_at;
+} hx_scan_state;
+
+/// Fused scan of `count` codes stored back to back at `base`, rows first_row, first_row + 1, …:
+/// computes each code's distance to `query` and, in the same pass, emits (row, distance) for
+/// every code whose distance is <= state->limit when it is met and whose row's bit is clear in
+/// `dead` (one bit per row, bit r & 63 of word r >> 6; NULL when no row is dead). No distance
+/// array is written. `out_rows` and `out_distances` must have room for `count` entries; rows
+/// are emitted in ascending order. Returns how many were emitted. In k-nearest mode a hit
+/// emitted early may lie beyond the final limit: the caller drops those. code_bytes <= 8191.
+size_t hx_scan(int isa, const uint8_t *query, const uint8_t *base, size_t count, size_t code_bytes, uint32_t first_row,
+               const uint64_t *dead, hx_scan_state *state, uint32_t *out_rows, uint16_t *out_distances);
 
 /// Distance between the codes at `a` and `b`, `code_bytes` bytes each.
 uint32_t hx_distance(int isa, const uint8_t *a, const uint8_t *b, size_t code_bytes);
