@@ -8,9 +8,8 @@ import Hamming
 /// estimate from the index's size foresees.
 extension Reader {
     /// The keys of a Hamming ball around `value`: `value` XOR every `width`-bit mask whose weight
-    /// is in `weights`, into `keys` (replacing its contents).
-    func ballKeys(value: UInt32, width: Int, weights: ClosedRange<Int>, into keys: inout [UInt32]) {
-        keys.removeAll(keepingCapacity: true)
+    /// is in `weights`, appended to ``keys``.
+    func appendBallKeys(value: UInt32, width: Int, weights: ClosedRange<Int>) {
         for w in weights where w <= width {
             HammingBall.forEachMask(width: width, weight: w) { mask in
                 keys.append(value ^ mask)
@@ -19,19 +18,18 @@ extension Reader {
         }
     }
 
-    /// Locates every key of `keys` in the sealed postings of table `table`, 16 at a time with
+    /// Locates the keys `keys[span]` in the sealed postings of table `table`, 16 at a time with
     /// their directory cells prefetched; appends the posting range (lower, upper) of every key
-    /// that has rows to `ranges` and returns how many rows they hold. Counts the look-ups.
-    func locate(table: Int, keys: [UInt32], into ranges: inout [Int]) -> Int {
-        ranges.removeAll(keepingCapacity: true)
-        stats.lookups += keys.count
+    /// that has rows to ``locatedRanges`` and returns how many rows they hold. Counts the look-ups.
+    func locate(table: Int, keys span: Range<Int>) -> Int {
+        stats.lookups += span.count
         let sealed = sealedPostings[table]
         if sealed.count == 0 { return 0 }
         var total = 0
         keys.withUnsafeBufferPointer { keys in
-            var g = 0
-            while g < keys.count {
-                let e = min(g + Reader.group, keys.count)
+            var g = span.lowerBound
+            while g < span.upperBound {
+                let e = min(g + Reader.group, span.upperBound)
                 for i in g..<e { sealed.prefetchCell(keys[i]) }
                 for i in g..<e {
                     let (lo, hi) = sealed.cell(keys[i])
@@ -42,8 +40,8 @@ extension Reader {
                 for i in g..<e where cellLo[i - g] < cellHi[i - g] {
                     let found = sealed.postings(keys[i], in: cellLo[i - g], cellHi[i - g])
                     if !found.isEmpty {
-                        ranges.append(found.lowerBound)
-                        ranges.append(found.upperBound)
+                        locatedRanges.append(found.lowerBound)
+                        locatedRanges.append(found.upperBound)
                         total += found.count
                     }
                 }
@@ -53,16 +51,19 @@ extension Reader {
         return total
     }
 
-    /// Admits the rows of the located `ranges` of table `table`, and of `keys` in its delta
-    /// tables, and calls `verify` with each admitted row; codes are prefetched 64 rows ahead.
-    func verifyLocated(table: Int, keys: [UInt32], ranges: [Int], _ verify: (UInt32) -> Void) throws {
+    /// Admits the rows of the posting ranges `locatedRanges[ranges]` of table `table`, and of
+    /// the keys `keys[span]` in its delta tables, and calls `verify` with each admitted row;
+    /// codes are prefetched 64 rows ahead.
+    func verifyLocated(table: Int, keys span: Range<Int>, ranges: Range<Int>, _ verify: (UInt32) -> Void) throws {
+        let hasDelta = self.hasDelta
+        if ranges.isEmpty && !hasDelta { return }
         let sealed = sealedPostings[table]
         var pending = 0
-        var r = 0
-        while r < ranges.count {
-            var i = ranges[r]
-            let end = ranges[r + 1]
-            if r + 2 < ranges.count { sealed.prefetchPostings(ranges[r + 2]) }
+        var r = ranges.lowerBound
+        while r < ranges.upperBound {
+            var i = locatedRanges[r]
+            let end = locatedRanges[r + 1]
+            if r + 2 < ranges.upperBound { sealed.prefetchPostings(locatedRanges[r + 2]) }
             while i < end {
                 let row = sealed.row(i)
                 i += 1
@@ -79,7 +80,7 @@ extension Reader {
         }
         for j in 0..<pending { verify(pendingRows[j]) }
         if hasDelta {
-            for key in keys {
+            for key in keys[span] {
                 _ = try forEachDeltaRow(table: table, key: key) { row in if admit(row) { verify(row) } }
             }
         }

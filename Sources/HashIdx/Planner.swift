@@ -31,24 +31,27 @@ extension Reader {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
         let kernel = self.kernel
-        let verify: (UInt32) -> Void = { row in
-            self.stats.candidates += 1
-            let d = kernel.distance(query, self.codePointer(Int(row)))
-            if d <= r { self.hits.append(Hit(row: row, distance: Int32(d))) }
+        func verify(_ row: UInt32) {
+            stats.candidates += 1
+            let d = kernel.distance(query, codePointer(Int(row)))
+            if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
         }
         if choice == .automatic {
             // Locate every key first: the probe's cost, the rows it will verify included, is then
-            // known before any row is read, and a scan is chosen if it is cheaper.
-            if tableKeys.count < m { tableKeys = Array(repeating: [], count: m); tableRanges = Array(repeating: [], count: m) }
+            // known before any row is read, and a scan is chosen if it is cheaper. Table k's keys
+            // and ranges end at keyEnds[k] and rangeEnds[k].
+            keys.removeAll(keepingCapacity: true)
+            locatedRanges.removeAll(keepingCapacity: true)
             var located = 0.0
             for k in 0..<m {
-                tableKeys[k].removeAll(keepingCapacity: true)
-                tableRanges[k].removeAll(keepingCapacity: true)
-                let s = plan.substringRadii[k]
-                if s < 0 { continue }
-                ballKeys(value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, into: &tableKeys[k])
-                located += Double(locate(table: k, keys: tableKeys[k], into: &tableRanges[k]))
-                if hasDelta { located += deltaRowsEstimate(lookups: tableKeys[k].count, width: layout.widths[k]) }
+                let firstKey = keys.count
+                if plan.substringRadii[k] >= 0 {
+                    appendBallKeys(value: layout.value(k, of: query), width: layout.widths[k], weights: 0...plan.substringRadii[k])
+                    located += Double(locate(table: k, keys: firstKey..<keys.count))
+                    if hasDelta { located += deltaRowsEstimate(lookups: keys.count - firstKey, width: layout.widths[k]) }
+                }
+                keyEnds[k] = keys.count
+                rangeEnds[k] = locatedRanges.count
             }
             // The look-ups are spent; what remains is verifying `located` rows (at most: some repeat).
             if model.probeCost(lookups: 0, candidates: located, delta: false) > planner.scanCost {
@@ -57,7 +60,8 @@ extension Reader {
                 return scanRange(query, radius: r, deferScan: deferScan)
             }
             for k in 0..<m where plan.substringRadii[k] >= 0 {
-                try verifyLocated(table: k, keys: tableKeys[k], ranges: tableRanges[k], verify)
+                try verifyLocated(table: k, keys: (k == 0 ? 0 : keyEnds[k - 1])..<keyEnds[k],
+                                  ranges: (k == 0 ? 0 : rangeEnds[k - 1])..<rangeEnds[k], verify)
             }
             try checkDamage()
             return true
@@ -116,10 +120,10 @@ extension Reader {
             for j in 0..<m {
                 let b = layout.widths[j]
                 if s <= b {
-                    let verify: (UInt32) -> Void = { row in
-                        self.stats.candidates += 1
-                        let d = kernel.distance(query, self.codePointer(Int(row)))
-                        self.hits.append(Hit(row: row, distance: Int32(d)))
+                    func verify(_ row: UInt32) {
+                        stats.candidates += 1
+                        let d = kernel.distance(query, codePointer(Int(row)))
+                        hits.append(Hit(row: row, distance: Int32(d)))
                         countAt[d] += 1
                         if d <= covered { within += 1 }
                     }
@@ -133,8 +137,10 @@ extension Reader {
                             abandonProbe()
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
-                        ballKeys(value: values[j], width: b, weights: s...s, into: &keys)
-                        var located = Double(locate(table: j, keys: keys, into: &stepRanges))
+                        keys.removeAll(keepingCapacity: true)
+                        locatedRanges.removeAll(keepingCapacity: true)
+                        appendBallKeys(value: values[j], width: b, weights: s...s)
+                        var located = Double(locate(table: j, keys: 0..<keys.count))
                         if hasDelta { located += deltaRowsEstimate(lookups: keys.count, width: b) }
                         spent += lookupCost
                         let verifyCost = model.probeCost(lookups: 0, candidates: located)
@@ -143,7 +149,7 @@ extension Reader {
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
                         spent += verifyCost
-                        try verifyLocated(table: j, keys: keys, ranges: stepRanges, verify)
+                        try verifyLocated(table: j, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, verify)
                     } else {
                         _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, verify, keepGoing: { true })
                     }

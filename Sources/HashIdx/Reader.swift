@@ -40,7 +40,7 @@ final class Reader {
     }
 
     /// Whether rows past the sealed base exist (then look-ups also read the delta tables).
-    var hasDelta: Bool { rows > sealed.rows }
+    private(set) var hasDelta = false
 
     /// Rows in code chunk `c` (all but the last hold ``rowsPerChunk``).
     @inline(__always)
@@ -68,12 +68,12 @@ final class Reader {
 
     /// Keys of the current probe step (a substring value XOR each mask of the step).
     var keys: [UInt32] = []
-    /// Per substring table: the keys of a located probe, and their posting ranges (lower,
-    /// upper, flattened), kept between locating and verifying (see ``locate(table:keys:into:)``).
-    var tableKeys: [[UInt32]] = []
-    var tableRanges: [[Int]] = []
-    /// The posting ranges of one located k-NN step.
-    var stepRanges: [Int] = []
+    /// Posting ranges (lower, upper, flattened) of the keys located so far in this probe, kept
+    /// between locating and verifying (see ``locate(table:keys:)``).
+    var locatedRanges: [Int] = []
+    /// Per substring table, where its keys and located ranges end in ``keys`` and ``locatedRanges``.
+    let keyEnds: UnsafeMutablePointer<Int>
+    let rangeEnds: UnsafeMutablePointer<Int>
     /// Directory cells of one group of keys.
     let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
     let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
@@ -106,6 +106,8 @@ final class Reader {
         kernel = index.kernel
         layout = index.layout
         bits = index.bits
+        keyEnds = .allocate(capacity: index.layout.count)
+        rangeEnds = .allocate(capacity: index.layout.count)
         chunkDistances = .allocate(capacity: index.header.rowsPerChunk)
         chunkSelected = .allocate(capacity: index.header.rowsPerChunk)
     }
@@ -113,6 +115,8 @@ final class Reader {
     deinit {
         chunkDistances.deallocate()
         chunkSelected.deallocate()
+        keyEnds.deallocate()
+        rangeEnds.deallocate()
         cellLo.deallocate()
         cellHi.deallocate()
         pendingRows.deallocate()
@@ -220,6 +224,7 @@ final class Reader {
         let tables = index.tables
         let shape = try IndexShape(txn, tables: tables, layout: layout)
         (count, rows, sealed) = (shape.count, shape.rows, shape.sealed)
+        hasDelta = rows > sealed.rows
         if let sealedDB = tables.sealed, sealed.rows > 0 {
             sealedPostings = try (0..<layout.count).map {
                 try SealedPostings(transaction: txn, database: sealedDB, table: $0, width: layout.widths[$0], state: sealed)
