@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--out", help="append the rows as JSON lines to this file")
     ap.add_argument("--repeats", type=int, default=3,
                     help="time every batch this many times on both sides and keep each side's best (the machine is shared)")
+    ap.add_argument("--label", help="a name for the code set in the report (e.g. itq, center for --kind learned)")
     ap.add_argument("--paths", action="store_true",
                     help="also time kNN with the path forced (probe, scan): how far the planner's choice is from the better one")
     a = ap.parse_args()
@@ -153,13 +154,16 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hashidx-bench-")
     rows = []
 
+    # The kernel hashidx runs with: its best, or the one HASHIDX_ISA forces (capped at the CPU's).
+    isa = os.environ.get("HASHIDX_ISA", "best")
+
     def emit(row):
-        row.update(n=n, bits=B, kind=a.kind, m=m)
+        row.update(n=n, bits=B, kind=a.kind, m=m, isa=isa, **({"label": a.label} if a.label else {}))
         rows.append(row)
         print(json.dumps(row), flush=True)
 
     try:
-        print(f"# {cpu_line()}; faiss {faiss.__version__}; N={n} B={B} {a.kind}, m={m}, {a.queries} queries, 1 thread", flush=True)
+        print(f"# {cpu_line()}; faiss {faiss.__version__}; N={n} B={B} {a.kind}, m={m}, {a.queries} queries, 1 thread, hashidx kernel {isa}", flush=True)
         npy, idfile = os.path.join(tmp, "db.npy"), os.path.join(tmp, "ids.txt")
         np.save(npy, db)
         ids = rng.permutation(n).astype(np.uint64)  # ids in random order, as users have them

@@ -24,11 +24,11 @@ static inline uint64_t load64(const uint8_t *p) {
 /// Emits (row, d) if d is within the state's limit and the row is live; for k nearest, then
 /// shrinks the limit while the hits below it already number k. Returns the new output count.
 static inline size_t scan_emit(hx_scan_state *st, uint32_t row, uint32_t d, const uint64_t *dead,
-                               uint32_t *rows, uint16_t *dists, size_t n) {
+                               hx_hit *hits, size_t n) {
     if (d > st->limit) return n;
     if (dead && ((dead[row >> 6] >> (row & 63)) & 1)) return n;
-    rows[n] = row;
-    dists[n] = (uint16_t)d;
+    hits[n].row = row;
+    hits[n].distance = d;
     if (st->k) {
         st->count_at[d]++;
         st->kept++;
@@ -44,11 +44,31 @@ static inline size_t scan_emit(hx_scan_state *st, uint32_t row, uint32_t d, cons
 /// Emits the codes of an 8-code group whose bit is set in `mask` (code j of the group at
 /// row first + j, distance dist[j]), in ascending row order.
 static inline size_t scan_emit_mask(hx_scan_state *st, unsigned mask, uint32_t first, const uint32_t *dist,
-                                    const uint64_t *dead, uint32_t *rows, uint16_t *dists, size_t n) {
+                                    const uint64_t *dead, hx_hit *hits, size_t n) {
     while (mask) {
         unsigned j = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
-        n = scan_emit(st, first + j, dist[j], dead, rows, dists, n);
+        n = scan_emit(st, first + j, dist[j], dead, hits, n);
+    }
+    return n;
+}
+
+/// Bits j < 8 set where row first + j is dead (`dead` may be NULL: none).
+static inline unsigned dead_mask8(const uint64_t *dead, uint32_t first) {
+    if (!dead) return 0;
+    uint32_t w = first >> 6, b = first & 63;
+    uint64_t bits = dead[w] >> b;
+    if (b > 56) bits |= dead[w + 1] << (64 - b);
+    return (unsigned)(bits & 0xff);
+}
+
+/// Range mode: writes the hits of an 8-code group whose bit is set in `mask` without a branch
+/// per code (a store per code, the count advanced by its bit). Returns the new output count.
+static inline size_t scan_store_mask(unsigned mask, uint32_t first, const uint32_t *dist, hx_hit *hits, size_t n) {
+    for (unsigned j = 0; j < 8; j++) {
+        hits[n].row = first + j;
+        hits[n].distance = dist[j];
+        n += (mask >> j) & 1;
     }
     return n;
 }
@@ -75,11 +95,11 @@ static void distances_portable(const uint8_t *q, const uint8_t *base, size_t cou
 }
 
 static size_t scan_portable(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
-                            const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+                            const uint64_t *dead, hx_scan_state *st, hx_hit *hits) {
     size_t out = 0;
     for (size_t i = 0; i < count; i++) {
         uint32_t d = distance_portable(q, base + i * n, n);
-        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, hits, out);
     }
     return out;
 }
@@ -132,16 +152,27 @@ HX_POPCNT static void distances_popcnt(const uint8_t *q, const uint8_t *base, si
 }
 
 // The distance and the limit test in one loop per common width; only hits leave the loop.
+// Range mode without dead rows stores every code and advances by its test: no branch per code.
 #define HX_FIXED_SCAN(WORDS)                                                                  \
-    for (size_t i = 0; i < count; i++) {                                                      \
+    if (st->k == 0 && !dead) {                                                                \
+        const uint64_t limit = st->limit;                                                     \
+        for (size_t i = 0; i < count; i++) {                                                  \
+            const uint8_t *p = base + i * (8 * WORDS);                                        \
+            uint64_t d = 0;                                                                   \
+            for (size_t w = 0; w < WORDS; w++) d += (uint64_t)__builtin_popcountll(qw[w] ^ load64(p + 8 * w)); \
+            hits[out].row = first + (uint32_t)i;                                              \
+            hits[out].distance = (uint32_t)d;                                                 \
+            out += d <= limit;                                                                \
+        }                                                                                     \
+    } else for (size_t i = 0; i < count; i++) {                                               \
         const uint8_t *p = base + i * (8 * WORDS);                                            \
         uint64_t d = 0;                                                                       \
         for (size_t w = 0; w < WORDS; w++) d += (uint64_t)__builtin_popcountll(qw[w] ^ load64(p + 8 * w)); \
-        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, (uint32_t)d, dead, rows, dists, out); \
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, (uint32_t)d, dead, hits, out); \
     }
 
 HX_POPCNT static size_t scan_popcnt(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
-                                    const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+                                    const uint64_t *dead, hx_scan_state *st, hx_hit *hits) {
     uint64_t qw[8];
     size_t out = 0;
     if (n == 8 || n == 16 || n == 32 || n == 64) for (size_t w = 0; w < n / 8; w++) qw[w] = load64(q + 8 * w);
@@ -153,7 +184,7 @@ HX_POPCNT static size_t scan_popcnt(const uint8_t *q, const uint8_t *base, size_
     default:
         for (size_t i = 0; i < count; i++) {
             uint32_t d = distance_popcnt(q, base + i * n, n);
-            if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+            if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, hits, out);
         }
     }
     return out;
@@ -204,6 +235,15 @@ HX_AVX2 static void distances_avx2(const uint8_t *q, const uint8_t *base, size_t
     for (size_t i = 0; i < count; i++) out[i] = (uint16_t)distance_avx2_long(q, base + i * n, n);
 }
 
+/// For each 4-bit mask, the 32-bit lane indices that move the 64-bit lanes whose bit is set
+/// to the front, in order (the rest repeat lane 0: overwritten later).
+static const int32_t left_pack4[16][8] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1}, {0, 1, 0, 1, 0, 1, 0, 1}, {2, 3, 0, 1, 0, 1, 0, 1}, {0, 1, 2, 3, 0, 1, 0, 1},
+    {4, 5, 0, 1, 0, 1, 0, 1}, {0, 1, 4, 5, 0, 1, 0, 1}, {2, 3, 4, 5, 0, 1, 0, 1}, {0, 1, 2, 3, 4, 5, 0, 1},
+    {6, 7, 0, 1, 0, 1, 0, 1}, {0, 1, 6, 7, 0, 1, 0, 1}, {2, 3, 6, 7, 0, 1, 0, 1}, {0, 1, 2, 3, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 0, 1}, {0, 1, 4, 5, 6, 7, 0, 1}, {2, 3, 4, 5, 6, 7, 0, 1}, {0, 1, 2, 3, 4, 5, 6, 7},
+};
+
 /// Per-byte popcounts of two codes' 16-byte sums (lo: code a, hi: code b) → their distances
 /// in lanes 0 and 2 (64-bit) after VPSADBW and a fold of each 128-bit half.
 HX_AVX2 static inline __m256i fold_pairs_avx2(__m256i bytes) {
@@ -227,53 +267,115 @@ HX_AVX2 static inline __m128i code_bytes_avx2(__m256i q0, __m256i q1, const uint
     return _mm_add_epi8(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
 }
 
-/// Fused AVX2 scan: popcounts vectorised across codes (8 codes a step for 8-, 16-, 32- and
-/// 64-byte codes), compared with the limit in registers; a step with no code within the limit
-/// costs no branch beyond one test of its mask.
-HX_AVX2 static size_t scan_avx2(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
-                                const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
-    size_t out = 0, i = 0;
+/// Eight distances (32-bit lanes, in code order) of the codes at p against the query q0 (q1:
+/// its second 32 bytes for 64-byte codes). `n` is a constant where this is inlined.
+HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n) {
+    if (n == 8) {
+        __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
+        __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+        return _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    }
+    __m256i t[4];
+    if (n == 16) {
+        for (int v = 0; v < 4; v++)
+            t[v] = fold_pairs_avx2(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
+    } else {
+        for (int v = 0; v < 4; v++) {
+            __m128i a = code_bytes_avx2(q0, q1, p + (2 * v) * n, n == 64);
+            __m128i b = code_bytes_avx2(q0, q1, p + (2 * v + 1) * n, n == 64);
+            t[v] = fold_pairs_avx2(_mm256_set_m128i(b, a));
+        }
+    }
+    return order_pairs_avx2(t[0], t[1], t[2], t[3]);
+}
+
+/// The fused AVX2 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined):
+/// eight codes a step, compared with the limit in registers; a step with no code within the
+/// limit costs one test of its mask. Returns the codes done (a multiple of 8).
+HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(const uint8_t *q, const uint8_t *base, size_t count, const size_t n,
+                                                                            uint32_t first, const uint64_t *dead, hx_scan_state *st,
+                                                                            hx_hit *hits, size_t *out) {
     uint32_t dist[8];
     __m256i lim = _mm256_set1_epi32((int)st->limit);
-    if (n == 8 || n == 16 || n == 32 || n == 64) {
-        __m256i q0, q1 = _mm256_setzero_si256();
-        if (n == 8) q0 = _mm256_set1_epi64x((long long)load64(q));
-        else if (n == 16) q0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
-        else { q0 = _mm256_loadu_si256((const __m256i *)q); if (n == 64) q1 = _mm256_loadu_si256((const __m256i *)(q + 32)); }
-        for (; i + 8 <= count; i += 8) {
-            const uint8_t *p = base + i * n;
-            __m256i d;
-            if (n == 8) {
-                __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
-                __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
-                d = _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-            } else if (n == 16) {
-                __m256i t[4];
-                for (int v = 0; v < 4; v++)
-                    t[v] = fold_pairs_avx2(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
-                d = order_pairs_avx2(t[0], t[1], t[2], t[3]);
-            } else {
-                __m256i t[4];
-                int wide = n == 64;
-                for (int v = 0; v < 4; v++) {
-                    __m128i a = code_bytes_avx2(q0, q1, p + (2 * v) * n, wide);
-                    __m128i b = code_bytes_avx2(q0, q1, p + (2 * v + 1) * n, wide);
-                    t[v] = fold_pairs_avx2(_mm256_set_m128i(b, a));
+    __m256i q0, q1 = _mm256_setzero_si256();
+    if (n == 8) q0 = _mm256_set1_epi64x((long long)load64(q));
+    else if (n == 16) q0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
+    else { q0 = _mm256_loadu_si256((const __m256i *)q); if (n == 64) q1 = _mm256_loadu_si256((const __m256i *)(q + 32)); }
+    size_t i = 0;
+    if (st->k == 0) {
+        // Range: the limit is fixed. Each half of a group (four hits of 64 bits: row | distance
+        // << 32) is packed to the left by a permutation from a 16-entry table and stored whole.
+        // Sparse hits: a group is stored only if it has one; dense (more than 3 groups of the
+        // last 64): every group, so that no branch is mispredicted.
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+#define HX_STORE_HITS_AVX2                                                                                     \
+        __m256i row = _mm256_add_epi32(_mm256_set1_epi32((int)(first + (uint32_t)i)), lane);                  \
+        __m256i lo = _mm256_unpacklo_epi32(row, d), hi = _mm256_unpackhi_epi32(row, d);                        \
+        unsigned m0 = mask & 15, m1 = mask >> 4;                                                               \
+        _mm256_storeu_si256((__m256i *)(hits + *out), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), \
+                            _mm256_load_si256((const __m256i *)left_pack4[m0])));                             \
+        *out += (size_t)__builtin_popcount(m0);                                                                \
+        _mm256_storeu_si256((__m256i *)(hits + *out), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), \
+                            _mm256_load_si256((const __m256i *)left_pack4[m1])));                             \
+        *out += (size_t)__builtin_popcount(m1);
+        unsigned dense = 0;
+        const size_t whole = count & ~(size_t)7;
+        while (i < whole) {
+            // Windows of 64 groups; the next window's loop follows this one's density.
+            size_t end = whole - i < 512 ? whole : i + 512;
+            unsigned busy = 0;
+            if (dense) {
+                for (; i < end; i += 8) {
+                    __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
+                    unsigned mask = ((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu)
+                                    & ~dead_mask8(dead, first + (uint32_t)i);
+                    busy += mask != 0;
+                    HX_STORE_HITS_AVX2
                 }
-                d = order_pairs_avx2(t[0], t[1], t[2], t[3]);
+            } else {
+                for (; i < end; i += 8) {
+                    __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
+                    unsigned mask = ((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu)
+                                    & ~dead_mask8(dead, first + (uint32_t)i);
+                    if (mask) {
+                        busy++;
+                        HX_STORE_HITS_AVX2
+                    }
+                }
             }
-            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
-            if (mask) {
-                _mm256_storeu_si256((__m256i *)dist, d);
-                uint32_t before = st->limit;
-                out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, rows, dists, out);
-                if (st->limit != before) lim = _mm256_set1_epi32((int)st->limit);
-            }
+            dense = busy > 3;
         }
+#undef HX_STORE_HITS_AVX2
+        return i;
+    }
+    for (; i + 8 <= count; i += 8) {
+        __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
+        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
+        if (mask) {
+            _mm256_storeu_si256((__m256i *)dist, d);
+            uint32_t before = st->limit;
+            *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
+            if (st->limit != before) lim = _mm256_set1_epi32((int)st->limit);
+        }
+    }
+    return i;
+}
+
+/// Fused AVX2 scan: popcounts vectorised across codes (8 codes a step for 8-, 16-, 32- and
+/// 64-byte codes, one loop per width), the rest one code at a time.
+HX_AVX2 static size_t scan_avx2(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                                const uint64_t *dead, hx_scan_state *st, hx_hit *hits) {
+    size_t out = 0, i = 0;
+    switch (n) {
+    case 8: i = scan_avx2_fixed(q, base, count, 8, first, dead, st, hits, &out); break;
+    case 16: i = scan_avx2_fixed(q, base, count, 16, first, dead, st, hits, &out); break;
+    case 32: i = scan_avx2_fixed(q, base, count, 32, first, dead, st, hits, &out); break;
+    case 64: i = scan_avx2_fixed(q, base, count, 64, first, dead, st, hits, &out); break;
+    default: break;
     }
     for (; i < count; i++) {
         uint32_t d = n >= 32 ? distance_avx2_long(q, base + i * n, n) : distance_popcnt(q, base + i * n, n);
-        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, hits, out);
     }
     return out;
 }
@@ -353,48 +455,119 @@ HX_AVX512 static void distances_avx512(const uint8_t *q, const uint8_t *base, si
     for (; i < count; i++) out[i] = (uint16_t)distance_popcnt(q, base + i * n, n);
 }
 
-/// Fused AVX-512 scan: eight codes a step (8, 16, 32 or 64 bytes), distances compared with the
-/// limit as 64-bit lanes, hits picked from the comparison mask.
-HX_AVX512 static size_t scan_avx512(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
-                                    const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
-    size_t out = 0, i = 0;
+/// Eight distances (64-bit lanes, in code order) of the codes at p against the query in qv
+/// (broadcast to fill the register). `n` is a constant where this is inlined.
+HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_distances_avx512(__m512i qv, const uint8_t *p, const size_t n) {
+    if (n == 8) return popcnt_xor(qv, p);
+    if (n == 16) return pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+    if (n == 32)
+        return pair_sums(pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64)),
+                         pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192)));
+    __m512i a = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+    __m512i b = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+    __m512i c = pair_sums(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320));
+    __m512i e = pair_sums(popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
+    return pair_sums(pair_sums(a, b), pair_sums(c, e));
+}
+
+/// The fused AVX-512 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined),
+/// sixteen codes a step in two independent halves; hits are picked from the comparison masks.
+/// Returns the codes done (a multiple of 8).
+HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(const uint8_t *q, const uint8_t *base, size_t count, const size_t n,
+                                                                                uint32_t first, const uint64_t *dead, hx_scan_state *st,
+                                                                                hx_hit *hits, size_t *out) {
     uint32_t dist[8];
     __m512i lim = _mm512_set1_epi64((long long)st->limit);
-    if (n == 8 || n == 16 || n == 32 || n == 64) {
-        __m512i qv;
-        if (n == 8) qv = _mm512_set1_epi64((long long)load64(q));
-        else if (n == 16) qv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
-        else if (n == 32) qv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
-        else qv = _mm512_loadu_si512((const void *)q);
-        for (; i + 8 <= count; i += 8) {
-            const uint8_t *p = base + i * n;
-            __m512i d;
-            if (n == 8) {
-                d = popcnt_xor(qv, p);
-            } else if (n == 16) {
-                d = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
-            } else if (n == 32) {
-                d = pair_sums(pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64)),
-                              pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192)));
+    __m512i qv;
+    if (n == 8) qv = _mm512_set1_epi64((long long)load64(q));
+    else if (n == 16) qv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
+    else if (n == 32) qv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
+    else qv = _mm512_loadu_si512((const void *)q);
+    size_t i = 0;
+    if (st->k == 0) {
+        // Range: the limit is fixed; each group's hits are packed (row | distance << 32) in a
+        // register and stored whole (lanes past the hits are overwritten by later groups).
+        // Where hits are sparse a group is stored only if it has one (a well-predicted branch);
+        // where they are dense (more than 3 groups of the last 64), every group is stored, so
+        // no branch is mispredicted.
+        const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+#define HX_STORE_HITS_AVX512                                                                                   \
+        __m512i row = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + (uint32_t)i)), lane);            \
+        _mm512_storeu_si512((void *)(hits + *out), _mm512_maskz_compress_epi64(mask, _mm512_or_si512(row, _mm512_slli_epi64(d, 32)))); \
+        *out += (size_t)__builtin_popcount((unsigned)mask);
+        unsigned dense = 0;
+        const size_t whole = count & ~(size_t)7;
+        while (i < whole) {
+            // Windows of 64 groups; the next window's loop follows this one's density.
+            size_t end = whole - i < 512 ? whole : i + 512;
+            unsigned busy = 0;
+            if (dense) {
+                for (; i < end; i += 8) {
+                    __m512i d = eight_distances_avx512(qv, base + i * n, n);
+                    __mmask8 mask = (__mmask8)(_mm512_cmple_epu64_mask(d, lim) & ~dead_mask8(dead, first + (uint32_t)i));
+                    busy += mask != 0;
+                    HX_STORE_HITS_AVX512
+                }
             } else {
-                __m512i a = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
-                __m512i b = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
-                __m512i c = pair_sums(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320));
-                __m512i e = pair_sums(popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
-                d = pair_sums(pair_sums(a, b), pair_sums(c, e));
+                for (; i < end; i += 8) {
+                    __m512i d = eight_distances_avx512(qv, base + i * n, n);
+                    __mmask8 mask = (__mmask8)(_mm512_cmple_epu64_mask(d, lim) & ~dead_mask8(dead, first + (uint32_t)i));
+                    if (mask) {
+                        busy++;
+                        HX_STORE_HITS_AVX512
+                    }
+                }
             }
-            unsigned mask = (unsigned)_mm512_cmple_epu64_mask(d, lim);
-            if (mask) {
-                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
-                uint32_t before = st->limit;
-                out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, rows, dists, out);
-                if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
-            }
+            dense = busy > 3;
         }
+#undef HX_STORE_HITS_AVX512
+        return i;
+    }
+    for (; i + 16 <= count; i += 16) {
+        __m512i d0 = eight_distances_avx512(qv, base + i * n, n);
+        __m512i d1 = eight_distances_avx512(qv, base + (i + 8) * n, n);
+        unsigned m0 = (unsigned)_mm512_cmple_epu64_mask(d0, lim), m1 = (unsigned)_mm512_cmple_epu64_mask(d1, lim);
+        if (m0 | m1) {
+            uint32_t before = st->limit;
+            if (m0) {
+                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d0));
+                *out = scan_emit_mask(st, m0, first + (uint32_t)i, dist, dead, hits, *out);
+            }
+            if (m1) {
+                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d1));
+                *out = scan_emit_mask(st, m1, first + (uint32_t)i + 8, dist, dead, hits, *out);
+            }
+            if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
+        }
+    }
+    for (; i + 8 <= count; i += 8) {
+        __m512i d = eight_distances_avx512(qv, base + i * n, n);
+        unsigned mask = (unsigned)_mm512_cmple_epu64_mask(d, lim);
+        if (mask) {
+            _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
+            uint32_t before = st->limit;
+            *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
+            if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
+        }
+    }
+    return i;
+}
+
+/// Fused AVX-512 scan: one loop per common width (8, 16, 32, 64 bytes), the rest one code at
+/// a time.
+HX_AVX512 static size_t scan_avx512(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
+                                    const uint64_t *dead, hx_scan_state *st, hx_hit *hits) {
+    size_t out = 0, i = 0;
+    switch (n) {
+    case 8: i = scan_avx512_fixed(q, base, count, 8, first, dead, st, hits, &out); break;
+    case 16: i = scan_avx512_fixed(q, base, count, 16, first, dead, st, hits, &out); break;
+    case 32: i = scan_avx512_fixed(q, base, count, 32, first, dead, st, hits, &out); break;
+    case 64: i = scan_avx512_fixed(q, base, count, 64, first, dead, st, hits, &out); break;
+    default: break;
     }
     for (; i < count; i++) {
         uint32_t d = n >= 128 ? distance_avx512_long(q, base + i * n, n) : distance_popcnt(q, base + i * n, n);
-        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, hits, out);
     }
     return out;
 }
@@ -439,20 +612,20 @@ static void distances_neon(const uint8_t *q, const uint8_t *base, size_t count, 
 }
 
 static size_t scan_neon(const uint8_t *q, const uint8_t *base, size_t count, size_t n, uint32_t first,
-                        const uint64_t *dead, hx_scan_state *st, uint32_t *rows, uint16_t *dists) {
+                        const uint64_t *dead, hx_scan_state *st, hx_hit *hits) {
     size_t out = 0, i = 0;
     if (n == 8) {
         const uint8x16_t qv = vcombine_u8(vld1_u8(q), vld1_u8(q));
         for (; i + 2 <= count; i += 2) {
             uint64x2_t s = vpaddlq_u32(vpaddlq_u16(vpaddlq_u8(vcntq_u8(veorq_u8(qv, vld1q_u8(base + 8 * i))))));
             uint32_t d0 = (uint32_t)vgetq_lane_u64(s, 0), d1 = (uint32_t)vgetq_lane_u64(s, 1);
-            if (d0 <= st->limit) out = scan_emit(st, first + (uint32_t)i, d0, dead, rows, dists, out);
-            if (d1 <= st->limit) out = scan_emit(st, first + (uint32_t)i + 1, d1, dead, rows, dists, out);
+            if (d0 <= st->limit) out = scan_emit(st, first + (uint32_t)i, d0, dead, hits, out);
+            if (d1 <= st->limit) out = scan_emit(st, first + (uint32_t)i + 1, d1, dead, hits, out);
         }
     }
     for (; i < count; i++) {
         uint32_t d = distance_neon(q, base + i * n, n);
-        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, rows, dists, out);
+        if (d <= st->limit) out = scan_emit(st, first + (uint32_t)i, d, dead, hits, out);
     }
     return out;
 }
@@ -561,20 +734,20 @@ void hx_distances(int isa, const uint8_t *query, const uint8_t *base, size_t cou
 }
 
 size_t hx_scan(int isa, const uint8_t *query, const uint8_t *base, size_t count, size_t code_bytes, uint32_t first_row,
-               const uint64_t *dead, hx_scan_state *state, uint32_t *out_rows, uint16_t *out_distances) {
+               const uint64_t *dead, hx_scan_state *state, hx_hit *out) {
 #if HX_X86
     switch (isa) {
-    case HX_ISA_POPCNT: return scan_popcnt(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
-    case HX_ISA_AVX2: return scan_avx2(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
-    case HX_ISA_AVX512: return scan_avx512(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    case HX_ISA_POPCNT: return scan_popcnt(query, base, count, code_bytes, first_row, dead, state, out);
+    case HX_ISA_AVX2: return scan_avx2(query, base, count, code_bytes, first_row, dead, state, out);
+    case HX_ISA_AVX512: return scan_avx512(query, base, count, code_bytes, first_row, dead, state, out);
     default: break;
     }
 #elif HX_ARM
-    if (isa == HX_ISA_NEON) return scan_neon(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    if (isa == HX_ISA_NEON) return scan_neon(query, base, count, code_bytes, first_row, dead, state, out);
 #else
     (void)isa;
 #endif
-    return scan_portable(query, base, count, code_bytes, first_row, dead, state, out_rows, out_distances);
+    return scan_portable(query, base, count, code_bytes, first_row, dead, state, out);
 }
 
 #if HX_X86

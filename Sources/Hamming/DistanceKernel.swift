@@ -64,15 +64,15 @@ public struct DistanceKernel: Sendable {
     }
 
     /// Fused scan of `count` codes at `base` (rows `firstRow`…): emits (row, distance) for each
-    /// code within `state.limit` whose bit in `dead` (nil: none dead) is clear, into `rows` and
-    /// `distances` (room for `count` each), in row order, without writing a distance array; in
-    /// k-nearest mode the limit shrinks as hits arrive. Returns how many were emitted.
+    /// code within `state.limit` whose bit in `dead` (nil: none dead) is clear into `hits` (room
+    /// for `count`), in row order, without writing a distance array; in k-nearest mode the
+    /// limit shrinks as hits arrive. Returns how many were emitted.
     @inline(__always)
     public func scan(query: UnsafeRawPointer, base: UnsafeRawPointer, count: Int, firstRow: UInt32,
                      dead: UnsafePointer<UInt64>?, state: UnsafeMutablePointer<hx_scan_state>,
-                     rows: UnsafeMutablePointer<UInt32>, distances: UnsafeMutablePointer<UInt16>) -> Int {
+                     hits: UnsafeMutablePointer<hx_hit>) -> Int {
         hx_scan(instructionSet.rawValue, query.assumingMemoryBound(to: UInt8.self), base.assumingMemoryBound(to: UInt8.self),
-                count, codeBytes, firstRow, dead, state, rows, distances)
+                count, codeBytes, firstRow, dead, state, hits)
     }
 
     /// Writes the indices i < `count` with `distances[i] ≤ limit` to `indices`, ascending;

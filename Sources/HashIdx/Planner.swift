@@ -34,34 +34,21 @@ extension Reader {
         func verify(_ row: UInt32) {
             stats.candidates += 1
             let d = kernel.distance(query, codePointer(Int(row)))
-            if d <= r { hits.append(Hit(row: row, distance: Int32(d))) }
+            if d <= r { hits.append(Hit(row: row, distance: UInt32(d))) }
         }
         if choice == .automatic {
-            // Locate every key first: the probe's cost, the rows it will verify included, is then
-            // known before any row is read, and a scan is chosen if it is cheaper. Table k's keys
-            // and ranges end at keyEnds[k] and rangeEnds[k].
-            keys.removeAll(keepingCapacity: true)
-            locatedRanges.removeAll(keepingCapacity: true)
-            var located = 0.0
-            for k in 0..<m {
-                let firstKey = keys.count
-                if plan.substringRadii[k] >= 0 {
-                    appendBallKeys(value: layout.value(k, of: query), width: layout.widths[k], weights: 0...plan.substringRadii[k])
-                    located += Double(locate(table: k, keys: firstKey..<keys.count))
-                    if hasDelta { located += deltaRowsEstimate(lookups: keys.count - firstKey, width: layout.widths[k]) }
-                }
-                keyEnds[k] = keys.count
-                rangeEnds[k] = locatedRanges.count
-            }
-            // The look-ups are spent; what remains is verifying `located` rows (at most: some repeat).
-            if model.probeCost(lookups: 0, candidates: located, delta: false) > planner.scanCost {
+            // Thresholds per table by the generalised pigeonhole principle, every shell they
+            // probe located before a row is read; a scan if that costs less.
+            guard allocateThresholds(query, radius: r, model: model, scanCost: planner.scanCost) else {
                 abandonProbe()
                 stats.radiusReached = r
                 return scanRange(query, radius: r, deferScan: deferScan)
             }
-            for k in 0..<m where plan.substringRadii[k] >= 0 {
-                try verifyLocated(table: k, keys: (k == 0 ? 0 : keyEnds[k - 1])..<keyEnds[k],
-                                  ranges: (k == 0 ? 0 : rangeEnds[k - 1])..<rangeEnds[k], verify)
+            for k in 0..<m where thresholds[k] >= 0 {
+                for w in 0...thresholds[k] {
+                    let s = shell(k, w)
+                    try verifyLocated(table: k, keys: s.keys, ranges: s.ranges, verify)
+                }
             }
             try checkDamage()
             return true
@@ -89,7 +76,7 @@ extension Reader {
         if deferScan { return false }
         let state = ScanQuery(.range(r), bits: bits)
         scan([query], [state])
-        hits = state.hits
+        hits = Array(state.hits)
         return true
     }
 
@@ -123,7 +110,7 @@ extension Reader {
                     func verify(_ row: UInt32) {
                         stats.candidates += 1
                         let d = kernel.distance(query, codePointer(Int(row)))
-                        hits.append(Hit(row: row, distance: Int32(d)))
+                        hits.append(Hit(row: row, distance: UInt32(d)))
                         countAt[d] += 1
                         if d <= covered { within += 1 }
                     }
@@ -195,7 +182,7 @@ extension Reader {
         if deferScan { return nil }
         let state = ScanQuery(.nearest(k), bits: bits)
         scan([query], [state])
-        hits = state.hits
+        hits = Array(state.hits)
         stats.radiusReached = state.limit
         return state.limit
     }

@@ -58,10 +58,8 @@ final class Reader {
     /// A posting row past the last row met by the current query (a damaged file).
     var damagedRow: UInt32?
 
-    struct Hit {
-        var row: UInt32
-        var distance: Int32
-    }
+    /// A code found by a query: its row and distance (the fused scan kernel's own type).
+    typealias Hit = hx_hit
 
     /// The last range plan made, reused while the planner's inputs stay the same.
     var cachedRangePlan: (planner: QueryPlanner, radius: Int, choice: PathChoice, plan: QueryPlanner.RangePlan)?
@@ -71,9 +69,19 @@ final class Reader {
     /// Posting ranges (lower, upper, flattened) of the keys located so far in this probe, kept
     /// between locating and verifying (see ``locate(table:keys:)``).
     var locatedRanges: [Int] = []
-    /// Per substring table, where its keys and located ranges end in ``keys`` and ``locatedRanges``.
-    let keyEnds: UnsafeMutablePointer<Int>
-    let rangeEnds: UnsafeMutablePointer<Int>
+    /// The shells of the current range query, table-major (see ``shell(_:_:)``).
+    let shells: UnsafeMutablePointer<LocatedShell>
+    /// C(b_i, w) for every table i and shell w ≤ ``maxShell``, table-major.
+    let binomials: UnsafeMutablePointer<Double>
+    /// The thresholds chosen for the current range query, one per table (−1: not probed).
+    let thresholds: UnsafeMutablePointer<Int>
+    /// Scratch of the threshold allocation: one table's cumulative shell costs, and the dynamic
+    /// program's costs, choices and predecessors (grown to the largest radius met).
+    let shellCost = UnsafeMutablePointer<Double>.allocate(capacity: Reader.maxShell + 1)
+    var dpCost = UnsafeMutablePointer<Double>.allocate(capacity: 0)
+    var dpChoice = UnsafeMutablePointer<Int8>.allocate(capacity: 0)
+    var dpFrom = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
+    var dpCapacity = 0
     /// Directory cells of one group of keys.
     let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
     let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
@@ -82,10 +90,6 @@ final class Reader {
     static let group = 16
     static let pendingCapacity = 64
 
-    /// Distances of one chunk, filled by ``scan(_:_:)``.
-    let chunkDistances: UnsafeMutablePointer<UInt16>
-    /// Offsets within one chunk of the codes within a limit.
-    let chunkSelected: UnsafeMutablePointer<UInt32>
 
     // Copies of the index's constants: reading them through `index` (unowned) would retain and
     // release it on every candidate.
@@ -106,17 +110,22 @@ final class Reader {
         kernel = index.kernel
         layout = index.layout
         bits = index.bits
-        keyEnds = .allocate(capacity: index.layout.count)
-        rangeEnds = .allocate(capacity: index.layout.count)
-        chunkDistances = .allocate(capacity: index.header.rowsPerChunk)
-        chunkSelected = .allocate(capacity: index.header.rowsPerChunk)
+        let shellSlots = index.layout.count * (Reader.maxShell + 1)
+        shells = .allocate(capacity: shellSlots)
+        shells.initialize(repeating: .unlocated, count: shellSlots)
+        binomials = .allocate(capacity: shellSlots)
+        for i in 0..<index.layout.count {
+            for w in 0...Reader.maxShell { binomials[i * (Reader.maxShell + 1) + w] = HammingBall.binomial(index.layout.widths[i], w) }
+        }
+        thresholds = .allocate(capacity: index.layout.count)
     }
 
     deinit {
-        chunkDistances.deallocate()
-        chunkSelected.deallocate()
-        keyEnds.deallocate()
-        rangeEnds.deallocate()
+        thresholds.deallocate()
+        shellCost.deallocate()
+        shells.deallocate()
+        binomials.deallocate()
+        dpCost.deallocate(); dpChoice.deallocate(); dpFrom.deallocate()
         cellLo.deallocate()
         cellHi.deallocate()
         pendingRows.deallocate()
@@ -363,7 +372,7 @@ final class Reader {
 
     /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
     func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        neighbors(hits, maxDistance: maxDistance, limit: limit)
+        hits.withUnsafeBufferPointer { neighbors($0, maxDistance: maxDistance, limit: limit) }
     }
 
 }

@@ -12,18 +12,23 @@ final class ScanQuery {
     }
 
     let goal: Goal
-    /// Hits with distance ≤ ``limit`` (for k nearest: possibly some farther ones not yet dropped),
-    /// in ascending row order.
-    private(set) var hits: [Reader.Hit] = []
+    /// Hits with distance ≤ ``limit`` (for k nearest: possibly some farther ones not yet
+    /// dropped), in ascending row order: the fused kernel writes them here directly.
+    private var buffer: UnsafeMutablePointer<Reader.Hit>
+    private var count = 0
+    private var capacity = 0
     /// The fused kernel's state: the limit, and for k nearest the per-distance counts.
     private var state: hx_scan_state
     private let countAt: UnsafeMutablePointer<UInt32>?
 
     /// The largest distance still wanted: the radius, or the k-th smallest distance so far.
     var limit: Int { Int(state.limit) }
+    /// The hits kept so far, valid until the next ``scan(_:kernel:base:count:firstRow:dead:)``.
+    var hits: UnsafeBufferPointer<Reader.Hit> { UnsafeBufferPointer(start: buffer, count: count) }
 
     init(_ goal: Goal, bits: Int) {
         self.goal = goal
+        buffer = .allocate(capacity: 0)
         switch goal {
         case .range(let r):
             countAt = nil
@@ -37,22 +42,36 @@ final class ScanQuery {
         }
     }
 
-    deinit { countAt?.deallocate() }
+    deinit {
+        buffer.deallocate()
+        countAt?.deallocate()
+    }
 
     /// Scans `count` codes at `base` (rows `firstRow`…) with `kernel`, keeping the hits within
-    /// the limit; `rows` and `distances` are scratch with room for `count` entries.
+    /// the limit.
     @inline(__always)
-    func scan(_ query: UnsafeRawPointer, kernel: DistanceKernel, base: UnsafeRawPointer, count: Int, firstRow: Int,
-              dead: UnsafePointer<UInt64>?, rows: UnsafeMutablePointer<UInt32>, distances: UnsafeMutablePointer<UInt16>) {
-        let n = kernel.scan(query: query, base: base, count: count, firstRow: UInt32(firstRow), dead: dead,
-                            state: &state, rows: rows, distances: distances)
-        if n == 0 { return }
-        hits.reserveCapacity(hits.count + n)
-        for i in 0..<n { hits.append(Reader.Hit(row: rows[i], distance: Int32(distances[i]))) }
+    func scan(_ query: UnsafeRawPointer, kernel: DistanceKernel, base: UnsafeRawPointer, count n: Int, firstRow: Int,
+              dead: UnsafePointer<UInt64>?) {
+        if capacity - count < n {
+            // Room for every code of the block; grown geometrically.
+            let grown = max(2 * capacity, count + n)
+            let moved = UnsafeMutablePointer<Reader.Hit>.allocate(capacity: grown)
+            moved.moveInitialize(from: buffer, count: count)
+            buffer.deallocate()
+            buffer = moved
+            capacity = grown
+        }
+        count += kernel.scan(query: query, base: base, count: n, firstRow: UInt32(firstRow), dead: dead,
+                             state: &state, hits: buffer + count)
         // k nearest: drop hits past the limit once they outnumber the kept ones.
-        if state.k != 0 && hits.count > 4 * Int(state.kept) + 1024 {
-            let l = Int32(state.limit)
-            hits.removeAll { $0.distance > l }
+        if state.k != 0 && count > 4 * Int(state.kept) + 1024 {
+            let l = state.limit
+            var kept = 0
+            for i in 0..<count where buffer[i].distance <= l {
+                buffer[kept] = buffer[i]
+                kept += 1
+            }
+            count = kept
         }
     }
 }
@@ -77,7 +96,7 @@ extension Reader {
                     let len = min(block, n - start)
                     for q in 0..<queries.count {
                         states[q].scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
-                                       firstRow: first + start, dead: deadRows, rows: chunkSelected, distances: chunkDistances)
+                                       firstRow: first + start, dead: deadRows)
                     }
                     start += len
                 }
@@ -90,7 +109,7 @@ extension Reader {
     /// level put in id order — nothing to do for a level already ascending (a scan of sealed
     /// rows, which are stored in id order), a radix sort otherwise. Levels past the `limit`-th
     /// neighbour are not touched.
-    func neighbors(_ hits: [Hit], maxDistance: Int, limit: Int = .max) -> [Neighbor] {
+    func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
         let top = min(maxDistance, bits)
         if top < 0 || limit <= 0 || hits.isEmpty { return [] }
         var start = [Int](repeating: 0, count: top + 2)

@@ -51,8 +51,9 @@ static void fill(uint8_t *codes, const uint8_t *q, size_t count, size_t n) {
 
 static void test_width(int isa, size_t n, size_t count) {
     uint8_t *codes = calloc(count * n + 1, 1), *q = malloc(n);
-    uint16_t *dist = malloc(count * sizeof *dist), *out_d = malloc(count * sizeof *out_d);
-    uint32_t *ref = malloc(count * sizeof *ref), *out_r = malloc(count * sizeof *out_r);
+    uint16_t *dist = malloc(count * sizeof *dist);
+    uint32_t *ref = malloc(count * sizeof *ref);
+    hx_hit *out = malloc(count * sizeof *out);
     uint32_t *count_at = calloc(n * 8 + 1, sizeof *count_at);
     uint64_t dead[64] = {0};
     for (size_t j = 0; j < n; j++) q[j] = (uint8_t)next();
@@ -76,13 +77,13 @@ static void test_width(int isa, size_t n, size_t count) {
         uint32_t radii[] = {0, 1, (uint32_t)n, (uint32_t)(n * 3), (uint32_t)(n * 8)};
         for (int ri = 0; ri < 5; ri++) {
             hx_scan_state st = {radii[ri], 0, 0, NULL};
-            size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out_r, out_d);
+            size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
             size_t want = 0;
             ok = 1;
             for (size_t i = 0; i < count; i++) {
                 uint32_t r = first + (uint32_t)i;
                 if (ref[i] > radii[ri] || (d && ((d[r >> 6] >> (r & 63)) & 1))) continue;
-                ok &= want < got && out_r[want] == r && out_d[want] == ref[i];
+                ok &= want < got && out[want].row == r && out[want].distance == ref[i];
                 want++;
             }
             check(ok && got == want, "range scan", isa, n, count, -(int)radii[ri]);
@@ -93,7 +94,7 @@ static void test_width(int isa, size_t n, size_t count) {
         for (int ki = 0; ki < 4; ki++) {
             memset(count_at, 0, (n * 8 + 1) * sizeof *count_at);
             hx_scan_state st = {(uint32_t)(n * 8), (uint32_t)ks[ki], 0, count_at};
-            size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out_r, out_d);
+            size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
             uint32_t hist[8193] = {0};
             size_t live = 0;
             for (size_t i = 0; i < count; i++) {
@@ -110,8 +111,8 @@ static void test_width(int isa, size_t n, size_t count) {
             for (size_t i = 0; i < count && ok; i++) {
                 uint32_t r = first + (uint32_t)i;
                 if (ref[i] > st.limit || (d && ((d[r >> 6] >> (r & 63)) & 1))) continue;
-                while (j < got && (out_r[j] != r)) { ok &= out_r[j] < r && out_d[j] > st.limit; j++; }
-                ok &= j < got && out_d[j] == ref[i];
+                while (j < got && (out[j].row != r)) { ok &= out[j].row < r && out[j].distance > st.limit; j++; }
+                ok &= j < got && out[j].distance == ref[i];
                 j++;
                 within++;
             }
@@ -119,7 +120,7 @@ static void test_width(int isa, size_t n, size_t count) {
         }
     }
     free(dead_rows);
-    free(codes); free(q); free(dist); free(out_d); free(ref); free(out_r); free(count_at);
+    free(codes); free(q); free(dist); free(ref); free(out); free(count_at);
 }
 
 int main(void) {

@@ -1,4 +1,5 @@
 import Testing
+import CHammingKernels
 @testable import Hamming
 @testable import HashIdx
 
@@ -11,6 +12,59 @@ import Testing
         #expect(InstructionSet.portable.isSupported)
         #expect(InstructionSet.best.isSupported)
         #expect(Self.supported.allSatisfy { $0.rawValue <= InstructionSet.best.rawValue })
+        // HASHIDX_ISA may lower the kernels in use, never raise them past the CPU's.
+        #expect(InstructionSet.active.isSupported)
+        #expect(InstructionSet.active.rawValue <= InstructionSet.best.rawValue)
+    }
+
+    /// The fused scan (distance and limit test in one pass) on every instruction set: in range
+    /// mode it emits exactly the live codes within the radius, in row order; in k-nearest mode
+    /// its final limit is the k-th smallest live distance and every live code within it is emitted.
+    @Test(arguments: supported)
+    func fusedScanMatchesTheReference(isa: InstructionSet) {
+        var rng = SeededRandom(seed: 91 + UInt64(isa.rawValue))
+        for codeBytes in [1, 3, 8, 9, 16, 24, 32, 40, 64, 65, 128] {
+            let kernel = DistanceKernel(codeBytes: codeBytes, instructionSet: isa)
+            let count = 203, first = 130
+            let query = (0..<codeBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            // Half the codes near the query, so that small limits have hits.
+            var codes = [UInt8]()
+            for i in 0..<count {
+                for b in 0..<codeBytes {
+                    codes.append(i % 2 == 0 ? query[b] ^ (UInt8.random(in: 0...255, using: &rng) & UInt8.random(in: 0...255, using: &rng) & 0x11) : UInt8.random(in: 0...255, using: &rng))
+                }
+            }
+            var dead = [UInt64](repeating: 0, count: (first + count) / 64 + 1)
+            for i in 0..<count where i % 5 == 3 { dead[(first + i) >> 6] |= 1 << UInt64((first + i) & 63) }
+            let reference = (0..<count).map { i in (0..<codeBytes).reduce(0) { $0 + (query[$1] ^ codes[i * codeBytes + $1]).nonzeroBitCount } }
+            let live = (0..<count).filter { $0 % 5 != 3 }
+            var hits = [hx_hit](repeating: hx_hit(), count: count)
+            for radius in [0, 2, codeBytes * 2, codeBytes * 8] {
+                var state = hx_scan_state(limit: UInt32(radius), k: 0, kept: 0, count_at: nil)
+                let n = query.withUnsafeBytes { q in codes.withUnsafeBytes { c in dead.withUnsafeBufferPointer { d in
+                    kernel.scan(query: q.baseAddress!, base: c.baseAddress!, count: count, firstRow: UInt32(first), dead: d.baseAddress!,
+                                state: &state, hits: &hits)
+                } } }
+                let want = live.filter { reference[$0] <= radius }
+                #expect(hits[0..<n].map(\.row) == want.map { UInt32(first + $0) }, "\(isa) \(codeBytes) bytes r=\(radius)")
+                #expect(hits[0..<n].map(\.distance) == want.map { UInt32(reference[$0]) })
+            }
+            for k in [1, 7, 50] {
+                var counts = [UInt32](repeating: 0, count: codeBytes * 8 + 1)
+                let (n, limit) = counts.withUnsafeMutableBufferPointer { counts in
+                    var state = hx_scan_state(limit: UInt32(codeBytes * 8), k: UInt32(k), kept: 0, count_at: counts.baseAddress)
+                    let n = query.withUnsafeBytes { q in codes.withUnsafeBytes { c in dead.withUnsafeBufferPointer { d in
+                        kernel.scan(query: q.baseAddress!, base: c.baseAddress!, count: count, firstRow: UInt32(first), dead: d.baseAddress!,
+                                    state: &state, hits: &hits)
+                    } } }
+                    return (n, Int(state.limit))
+                }
+                let kth = live.map { reference[$0] }.sorted()[k - 1]
+                #expect(limit == kth, "\(isa) \(codeBytes) bytes k=\(k)")
+                let kept = hits[0..<n].filter { Int($0.distance) <= limit }.map(\.row)
+                #expect(kept == live.filter { reference[$0] <= kth }.map { UInt32(first + $0) })
+            }
+        }
     }
 
     @Test(arguments: supported)

@@ -55,15 +55,21 @@ typedef struct {
     uint32_t *count_at;
 } hx_scan_state;
 
+/// One code found by a scan: its row and its distance.
+typedef struct {
+    uint32_t row;
+    uint32_t distance;
+} hx_hit;
+
 /// Fused scan of `count` codes stored back to back at `base`, rows first_row, first_row + 1, …:
 /// computes each code's distance to `query` and, in the same pass, emits (row, distance) for
 /// every code whose distance is <= state->limit when it is met and whose row's bit is clear in
 /// `dead` (one bit per row, bit r & 63 of word r >> 6; NULL when no row is dead). No distance
-/// array is written. `out_rows` and `out_distances` must have room for `count` entries; rows
-/// are emitted in ascending order. Returns how many were emitted. In k-nearest mode a hit
-/// emitted early may lie beyond the final limit: the caller drops those. code_bytes <= 8191.
+/// array is written. `out` must have room for `count` hits; rows are emitted in ascending
+/// order. Returns how many were emitted. In k-nearest mode a hit emitted early may lie beyond
+/// the final limit: the caller drops those. code_bytes <= 8191.
 size_t hx_scan(int isa, const uint8_t *query, const uint8_t *base, size_t count, size_t code_bytes, uint32_t first_row,
-               const uint64_t *dead, hx_scan_state *state, uint32_t *out_rows, uint16_t *out_distances);
+               const uint64_t *dead, hx_scan_state *state, hx_hit *out);
 
 /// Distance between the codes at `a` and `b`, `code_bytes` bytes each.
 uint32_t hx_distance(int isa, const uint8_t *a, const uint8_t *b, size_t code_bytes);

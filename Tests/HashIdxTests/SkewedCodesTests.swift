@@ -1,0 +1,49 @@
+import Testing
+import Hamming
+@testable import HashIdx
+
+/// Codes as a supervised encoder makes them: most rows share one of a few codes (a class each),
+/// so a query at one of them meets buckets of thousands of rows in every substring table. The
+/// planner must see those buckets before verifying them and scan instead; a query one or two
+/// bits off a crowded code may find a table whose bucket is sparse and probe it; a random query
+/// must probe. Every answer equals the oracle's. The cost model is fixed (not calibrated on this
+/// machine, where a debug build's kernels are slow) so that the decisions do not depend on it.
+@Suite struct SkewedCodesTests {
+    @Test(arguments: [64, 100, 256])
+    func fullBucketsSendQueriesToAScan(bits: Int) throws {
+        let dir = TemporaryDirectory()
+        var rng = SeededRandom(seed: 4242 + UInt64(bits))
+        let centres = (0..<4).map { _ in randomCode(bits: bits, using: &rng) }
+        let data: [(id: UInt64, code: BinaryCode)] = (0..<12_000).map { i in
+            let code = i % 6 == 5 ? randomCode(bits: bits, using: &rng)
+                                  : perturb(centres[i % 4], flips: Int.random(in: 0...1, using: &rng), using: &rng)
+            return (UInt64(7 * i + 3), code)
+        }
+        let index = try HashIndex.create(at: dir.sub("idx"), .init(bits: bits, expectedCount: data.count))
+        index.costModel = CostModel()
+        try index.insert(data)
+        _ = try index.compact()
+        var oracle = Oracle()
+        oracle.insert(data)
+        let crowded = Array(centres[0..<3])
+        let near = [perturb(centres[1], flips: 1, using: &rng), perturb(centres[2], flips: 2, using: &rng)]
+        let lonely = (0..<6).map { _ in randomCode(bits: bits, using: &rng) }
+        for (q, isCrowded) in crowded.map({ ($0, true) }) + (near + lonely).map({ ($0, false) }) {
+            for r in [0, 1, 3, bits / 8] {
+                let got = try index.search(q, radius: r)
+                #expect(got.neighbors == oracle.range(q, radius: r), "B=\(bits) r=\(r)")
+                if isCrowded { #expect(got.statistics.path == .scan, "B=\(bits) r=\(r): \(got.statistics)") }
+                if lonely.contains(q) && r == 0 { #expect(got.statistics.path == .probe) }
+            }
+            for k in [1, 10, 100] {
+                let got = try index.nearest(q, k: k)
+                #expect(got.neighbors == oracle.nearest(q, k: k), "B=\(bits) k=\(k)")
+                if isCrowded { #expect(got.statistics.path == .scan, "B=\(bits) k=\(k): \(got.statistics)") }
+            }
+        }
+        // A batch decides per query too: the crowded ones are scanned together, the rest probed.
+        let batch = try index.nearest(crowded + near + lonely, k: 10, threads: 2)
+        for (i, q) in (crowded + near + lonely).enumerated() { #expect(batch[i].neighbors == oracle.nearest(q, k: 10)) }
+        #expect(batch.prefix(crowded.count).allSatisfy { $0.statistics.path == .scan })
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test: `swift test`, then the C test of the distance kernels built with the system's
+# C compiler (every instruction set this CPU has, and HASHIDX_ISA's override) and, when an
+# aarch64 cross compiler and qemu-user are installed (tools/setup.sh installs them), the same C
+# test cross-compiled for aarch64 and run under qemu (the NEON kernels). Ends with one line,
+# "N passed, N failed", counting each Swift test and each C test run; exits non-zero on a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+swift test 2>&1 | tee "$work/swift.log"
+status=${PIPESTATUS[0]}
+passed=$(grep -oE "Test run with [0-9]+ tests? in [0-9]+ suites? passed" "$work/swift.log" | grep -oE "[0-9]+" | head -1)
+failed=0
+if [ "$status" -ne 0 ] || [ -z "$passed" ]; then
+    passed=$(grep -cE "^✔ Test .* passed" "$work/swift.log")
+    failed=$(grep -cE "^✘ Test .* failed" "$work/swift.log")
+    [ "$failed" -gt 0 ] || failed=1
+fi
+
+# One C test run: its name, then the command. Counts one test, passed if it exits 0.
+run_c() {
+    local name=$1; shift
+    echo "== $name"
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+sources=(Sources/CHammingKernels/kernels.c Tests/CKernelTests/kernels_test.c)
+if cc -O2 -Wall -Werror -I Sources/CHammingKernels/include -o "$work/kernels_test" "${sources[@]}"; then
+    run_c "C kernels, native" "$work/kernels_test"
+    run_c "C kernels, native, HASHIDX_ISA=avx2" env HASHIDX_ISA=avx2 "$work/kernels_test"
+    run_c "C kernels, native, HASHIDX_ISA=portable" env HASHIDX_ISA=portable "$work/kernels_test"
+else
+    failed=$((failed + 1)); echo "FAILED: the C kernel test does not compile"
+fi
+if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then
+    if aarch64-linux-gnu-gcc -O2 -Wall -Werror -static -I Sources/CHammingKernels/include -o "$work/kernels_test_arm" "${sources[@]}"; then
+        run_c "C kernels, aarch64 under qemu-user" qemu-aarch64 "$work/kernels_test_arm"
+    else
+        failed=$((failed + 1)); echo "FAILED: the C kernel test does not cross-compile for aarch64"
+    fi
+else
+    echo "== C kernels, aarch64: skipped (no aarch64-linux-gnu-gcc or qemu-aarch64; tools/setup.sh installs them)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
