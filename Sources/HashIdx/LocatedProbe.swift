@@ -51,37 +51,77 @@ extension Reader {
         return total
     }
 
-    /// Admits the rows of the posting ranges `locatedRanges[ranges]` of table `table`, and of
-    /// the keys `keys[span]` in its delta tables, and calls `verify` with each admitted row;
-    /// codes are prefetched 64 rows ahead.
-    func verifyLocated(table: Int, keys span: Range<Int>, ranges: Range<Int>, _ verify: (UInt32) -> Void) throws {
+    /// Verifies the rows of the posting ranges `locatedRanges[ranges]` of table `table`, and of
+    /// the keys `keys[span]` in its delta tables: each row not seen before in this query and
+    /// live is a candidate, its distance to `query` computed, and it joins ``hits`` if within
+    /// `limit`. Codes are prefetched 64 rows ahead. The loop works on local copies of the
+    /// scratch (plain memory), so no access in it is checked at run time.
+    func verifyLocated(table: Int, keys span: Range<Int>, ranges: Range<Int>, query: UnsafeRawPointer, limit: Int) throws {
         let hasDelta = self.hasDelta
         if ranges.isEmpty && !hasDelta { return }
-        let sealed = sealedPostings[table]
-        var pending = 0
-        var r = ranges.lowerBound
-        while r < ranges.upperBound {
-            var i = locatedRanges[r]
-            let end = locatedRanges[r + 1]
-            if r + 2 < ranges.upperBound { sealed.prefetchPostings(locatedRanges[r + 2]) }
-            while i < end {
-                let row = sealed.row(i)
-                i += 1
-                guard admit(row) else { continue }
-                hx_prefetch(codePointer(Int(row)))
-                pendingRows[pending] = row
-                pending += 1
-                if pending == Reader.pendingCapacity {
-                    for j in 0..<pending { verify(pendingRows[j]) }
-                    pending = 0
+        let located = self.locatedRanges
+        var bound = 0
+        for r in stride(from: ranges.lowerBound, to: ranges.upperBound, by: 2) { bound += located[r + 1] - located[r] }
+        var touched = self.touched, hits = self.hits
+        touched.reserve(extra: bound)
+        hits.reserve(extra: bound)
+        let sealed = sealedPostings[table], visited = self.visited, kernel = self.kernel, pendingRows = self.pendingRows
+        let rowCount = rows, rowShift = self.rowShift, rowMask = self.rowMask, codeBytes = self.codeBytes
+        let limit32 = UInt32(clamping: limit)
+        var candidates = 0, duplicates = 0, damaged: UInt32?
+        codeChunks.withUnsafeBufferPointer { chunks in
+            dead.withUnsafeBufferPointer { deadWords in
+                let deadRows = hasDead ? deadWords.baseAddress : nil
+                @inline(__always) func code(_ row: UInt32) -> UnsafeRawPointer {
+                    chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes
                 }
+                @inline(__always) func flush(_ n: Int) {
+                    for j in 0..<n {
+                        let row = pendingRows[j]
+                        let d = UInt32(kernel.distance(query, code(row)))
+                        if d <= limit32 { hits.appendUnchecked(Hit(row: row, distance: d)) }
+                    }
+                    candidates += n
+                }
+                var pending = 0
+                var r = ranges.lowerBound
+                while r < ranges.upperBound {
+                    var i = located[r]
+                    let end = located[r + 1]
+                    if r + 2 < ranges.upperBound { sealed.prefetchPostings(located[r + 2]) }
+                    while i < end {
+                        let row = sealed.row(i)
+                        i += 1
+                        guard Int(row) < rowCount else { damaged = row; continue }
+                        let w = Int(row >> 6), bit = UInt64(1) << UInt64(row & 63)
+                        if visited[w] & bit != 0 { duplicates += 1; continue }
+                        visited[w] |= bit
+                        touched.appendUnchecked(row)
+                        if let deadRows, deadRows[w] & bit != 0 { continue }
+                        hx_prefetch(code(row))
+                        pendingRows[pending] = row
+                        pending += 1
+                        if pending == Reader.pendingCapacity { flush(pending); pending = 0 }
+                    }
+                    r += 2
+                }
+                flush(pending)
             }
-            r += 2
         }
-        for j in 0..<pending { verify(pendingRows[j]) }
+        // Stored back before the delta rows below append through the reader's own buffers.
+        self.touched = touched
+        self.hits = hits
+        stats.candidates += candidates
+        stats.duplicates += duplicates
+        if let damaged { damagedRow = damaged }
         if hasDelta {
             for key in keys[span] {
-                _ = try forEachDeltaRow(table: table, key: key) { row in if admit(row) { verify(row) } }
+                _ = try forEachDeltaRow(table: table, key: key) { row in
+                    guard admit(row) else { return }
+                    stats.candidates += 1
+                    let d = kernel.distance(query, codePointer(Int(row)))
+                    if d <= limit { self.hits.append(Hit(row: row, distance: UInt32(d))) }
+                }
             }
         }
     }

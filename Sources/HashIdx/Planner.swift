@@ -47,7 +47,7 @@ extension Reader {
             for k in 0..<m where thresholds[k] >= 0 {
                 for w in 0...thresholds[k] {
                     let s = shell(k, w)
-                    try verifyLocated(table: k, keys: s.keys, ranges: s.ranges, verify)
+                    try verifyLocated(table: k, keys: s.keys, ranges: s.ranges, query: query, limit: r)
                 }
             }
             try checkDamage()
@@ -76,7 +76,7 @@ extension Reader {
         if deferScan { return false }
         let state = ScanQuery(.range(r), bits: bits)
         scan([query], [state])
-        hits = Array(state.hits)
+        hits.assign(state.hits)
         return true
     }
 
@@ -136,7 +136,12 @@ extension Reader {
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
                         spent += verifyCost
-                        try verifyLocated(table: j, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, verify)
+                        let before = hits.count
+                        try verifyLocated(table: j, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, query: query, limit: B)
+                        for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
+                            countAt[Int(h.distance)] += 1
+                            if Int(h.distance) <= covered { within += 1 }
+                        }
                     } else {
                         _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, verify, keepGoing: { true })
                     }
@@ -182,7 +187,7 @@ extension Reader {
         if deferScan { return nil }
         let state = ScanQuery(.nearest(k), bits: bits)
         scan([query], [state])
-        hits = Array(state.hits)
+        hits.assign(state.hits)
         stats.radiusReached = state.limit
         return state.limit
     }

@@ -46,13 +46,14 @@ final class Reader {
     @inline(__always)
     func rowsInChunk(_ c: Int) -> Int { min(rowsPerChunk, rows - c * rowsPerChunk) }
 
-    // Per-query scratch, reused across queries.
-    /// One bit per row: already a candidate in this query.
-    var visited: [UInt64] = []
+    // Per-query scratch, reused across queries, in plain memory (see ``PlainBuffer``).
+    /// One bit per row: already a candidate in this query (``visitedWords`` words, zero between queries).
+    private(set) var visited = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private var visitedWords = 0
     /// Rows whose visited bit is set, to clear them after the query.
-    var touched: [UInt32] = []
+    var touched = PlainBuffer<UInt32>()
     /// (row, distance) pairs found by the current query.
-    var hits: [Hit] = []
+    var hits = PlainBuffer<Hit>()
     /// Counters of the current query.
     var stats = QueryStatistics()
     /// A posting row past the last row met by the current query (a damaged file).
@@ -121,6 +122,9 @@ final class Reader {
     }
 
     deinit {
+        visited.deallocate()
+        touched.free()
+        hits.free()
         thresholds.deallocate()
         shellCost.deallocate()
         shells.deallocate()
@@ -247,7 +251,12 @@ final class Reader {
         idChunks = try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids",
                                      optional: { c in dense && (c + 1) * rpc <= sealedRows })
         let words = (rows + 63) >> 6
-        if visited.count < words { visited = [UInt64](repeating: 0, count: words) }
+        if visitedWords < words {
+            visited.deallocate()
+            visited = .allocate(capacity: words)
+            visited.initialize(repeating: 0, count: words)
+            visitedWords = words
+        }
         dead = try IndexShape.deadRows(txn, tables.dead, rows: rows, count: count)
     }
 
@@ -347,6 +356,7 @@ final class Reader {
     func admit(_ row: UInt32) -> Bool {
         guard Int(row) < rows else { damagedRow = row; return false }
         let w = Int(row >> 6), bit = UInt64(1) << UInt64(row & 63)
+        let visited = self.visited
         if visited[w] & bit != 0 { stats.duplicates += 1; return false }
         visited[w] |= bit
         touched.append(row)
@@ -363,16 +373,17 @@ final class Reader {
 
     /// Clears the per-query scratch.
     func resetScratch() {
-        for r in touched { visited[Int(r >> 6)] = 0 }
-        touched.removeAll(keepingCapacity: true)
-        hits.removeAll(keepingCapacity: true)
+        let visited = self.visited
+        for r in touched.elements { visited[Int(r >> 6)] = 0 }
+        touched.removeAll()
+        hits.removeAll()
         stats = QueryStatistics()
         damagedRow = nil
     }
 
     /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
     func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        hits.withUnsafeBufferPointer { neighbors($0, maxDistance: maxDistance, limit: limit) }
+        neighbors(hits.elements, maxDistance: maxDistance, limit: limit)
     }
 
 }
