@@ -1,4 +1,5 @@
 import CHammingKernels
+import Dispatch
 import Hamming
 
 /// Probing in two phases, so that the planner sees what a probe will verify before it pays for
@@ -16,6 +17,27 @@ extension Reader {
                 return true
             }
         }
+    }
+
+    /// Probes table `table` with `value` XOR every `width`-bit mask whose weight is in `weights`,
+    /// without a decision to make (a forced probe): keys are located and verified 4,096 at a
+    /// time, so that a large ball is never held whole. Hits within `limit` join ``hits``.
+    func probeBall(table: Int, value: UInt32, width: Int, weights: ClosedRange<Int>, query: UnsafeRawPointer, limit: Int) throws {
+        func flush() throws {
+            locatedRanges.removeAll(keepingCapacity: true)
+            _ = locate(table: table, keys: 0..<keys.count)
+            try verifyLocated(table: table, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, query: query, limit: limit)
+            keys.removeAll(keepingCapacity: true)
+        }
+        keys.removeAll(keepingCapacity: true)
+        for w in weights where w <= width {
+            try HammingBall.forEachMask(width: width, weight: w) { mask in
+                keys.append(value ^ mask)
+                if keys.count == 4096 { try flush() }
+                return true
+            }
+        }
+        if !keys.isEmpty { try flush() }
     }
 
     /// Locates the keys `keys[span]` in the sealed postings of table `table`, 16 at a time with
@@ -69,6 +91,8 @@ extension Reader {
         let rowCount = rows, rowShift = self.rowShift, rowMask = self.rowMask, codeBytes = self.codeBytes
         let limit32 = UInt32(clamping: limit)
         var candidates = 0, duplicates = 0, damaged: UInt32?
+        // Enough rows to time without the clock's own cost mattering.
+        let started = bound >= 256 ? DispatchTime.now().uptimeNanoseconds : 0
         codeChunks.withUnsafeBufferPointer { chunks in
             dead.withUnsafeBufferPointer { deadWords in
                 let deadRows = hasDead ? deadWords.baseAddress : nil
@@ -107,6 +131,9 @@ extension Reader {
                 }
                 flush(pending)
             }
+        }
+        if started > 0 {
+            measuredVerify = Reader.average(measuredVerify, Double(DispatchTime.now().uptimeNanoseconds - started) / 1000 / Double(bound))
         }
         // Stored back before the delta rows below append through the reader's own buffers.
         self.touched = touched

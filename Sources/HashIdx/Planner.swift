@@ -30,16 +30,12 @@ extension Reader {
         if plan.path == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
-        let kernel = self.kernel
-        func verify(_ row: UInt32) {
-            stats.candidates += 1
-            let d = kernel.distance(query, codePointer(Int(row)))
-            if d <= r { hits.append(Hit(row: row, distance: UInt32(d))) }
-        }
         if choice == .automatic {
             // Thresholds per table by the generalised pigeonhole principle, every shell they
             // probe located before a row is read; a scan if that costs less.
-            guard allocateThresholds(query, radius: r, model: model, scanCost: planner.scanCost) else {
+            let costs = measured(model)
+            guard allocateThresholds(query, radius: r, start: plan.substringRadii, model: costs,
+                                     scanCost: costs.scanCost(count: rows, codeBytes: codeBytes)) else {
                 abandonProbe()
                 stats.radiusReached = r
                 return scanRange(query, radius: r, deferScan: deferScan)
@@ -56,7 +52,7 @@ extension Reader {
         for k in 0..<m {
             let s = plan.substringRadii[k]
             if s < 0 { continue }
-            _ = try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, verify, keepGoing: { true })
+            try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, query: query, limit: r)
         }
         try checkDamage()
         return true
@@ -88,13 +84,13 @@ extension Reader {
     ///   probe given up, if any) so that the caller scans this query together with others.
     func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel,
                  deferScan: Bool = false) throws -> Int? {
+        let model = measured(model)
         let layout = self.layout
         let m = layout.count, B = bits
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need, deferScan: deferScan) }
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
-        let kernel = self.kernel
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
         var within = 0            // hits with distance ≤ covered
@@ -107,13 +103,7 @@ extension Reader {
             for j in 0..<m {
                 let b = layout.widths[j]
                 if s <= b {
-                    func verify(_ row: UInt32) {
-                        stats.candidates += 1
-                        let d = kernel.distance(query, codePointer(Int(row)))
-                        hits.append(Hit(row: row, distance: UInt32(d)))
-                        countAt[d] += 1
-                        if d <= covered { within += 1 }
-                    }
+                    let before = hits.count
                     if choice == .automatic {
                         // The step's look-ups must fit what probing may still spend, and then so
                         // must the rows they located: a full bucket sends the query to a scan
@@ -136,16 +126,16 @@ extension Reader {
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
                         spent += verifyCost
-                        let before = hits.count
                         try verifyLocated(table: j, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, query: query, limit: B)
-                        for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
-                            countAt[Int(h.distance)] += 1
-                            if Int(h.distance) <= covered { within += 1 }
-                        }
                     } else {
-                        _ = try probeBall(table: j, value: values[j], width: b, weights: s...s, verify, keepGoing: { true })
+                        try probeBall(table: j, value: values[j], width: b, weights: s...s, query: query, limit: B)
                     }
                     try checkDamage()
+                    // The step's new hits, counted by distance.
+                    for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
+                        countAt[Int(h.distance)] += 1
+                        if Int(h.distance) <= covered { within += 1 }
+                    }
                 }
                 // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
                 // one differs by > s in tables 0…j and by > s−1 in the others.

@@ -62,6 +62,30 @@ final class Reader {
     /// A code found by a query: its row and distance (the fused scan kernel's own type).
     typealias Hit = hx_hit
 
+    /// Costs this reader measured on this index, in microseconds, as moving averages: per
+    /// located row verified (a probe's candidates), and per code of a scan and query. They
+    /// replace the cost model's calibrated figures once known (see ``measured(_:)``), so that
+    /// the planner weighs what queries on this index and machine really cost — caches, codes
+    /// that repeat, bucket sizes — rather than a calibration on cache-resident random codes.
+    var measuredVerify: Double?
+    var measuredScan: Double?
+
+    /// `model` with the costs this reader has measured.
+    func measured(_ model: CostModel) -> CostModel {
+        guard model.adaptsToMeasurements else { return model }
+        var m = model
+        if let v = measuredVerify { m.verifyMicroseconds = v }
+        if let s = measuredScan {
+            let split = 1 + Double((codeBytes + 7) / 8)
+            m.scanMicrosecondsPerCode = s / split
+            m.scanMicrosecondsPerWord = s / split
+        }
+        return m
+    }
+
+    /// Folds one measurement into a moving average (a tenth of the new value).
+    static func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.9 * $0 + 0.1 * new } ?? new }
+
     /// The last range plan made, reused while the planner's inputs stay the same.
     var cachedRangePlan: (planner: QueryPlanner, radius: Int, choice: PathChoice, plan: QueryPlanner.RangePlan)?
 
@@ -133,80 +157,6 @@ final class Reader {
         cellLo.deallocate()
         cellHi.deallocate()
         pendingRows.deallocate()
-    }
-
-    /// Probes substring table `table` with `value` XOR every `width`-bit mask of the given
-    /// weights, through ``probe(table:_:keepGoing:)`` 4,096 keys at a time (a ball can be far
-    /// larger than what is worth holding at once). Returns false if `keepGoing` stopped it.
-    @inline(__always)
-    func probeBall(table: Int, value: UInt32, width: Int, weights: ClosedRange<Int>,
-                   _ verify: (UInt32) -> Void, keepGoing: () -> Bool) throws -> Bool {
-        keys.removeAll(keepingCapacity: true)
-        var going = true
-        for w in weights where w <= width {
-            try HammingBall.forEachMask(width: width, weight: w) { mask in
-                keys.append(value ^ mask)
-                if keys.count == 4096 {
-                    going = try probe(table: table, verify, keepGoing: keepGoing)
-                    keys.removeAll(keepingCapacity: true)
-                }
-                return going
-            }
-            if !going { return false }
-        }
-        return keys.isEmpty ? true : try probe(table: table, verify, keepGoing: keepGoing)
-    }
-
-    /// Looks up every key of ``keys`` in substring table `table` and calls `verify` with each
-    /// admitted row (live, not seen before in this query). Sealed look-ups go a group of 16 keys
-    /// at a time — directory entries, then postings, then the candidates' codes prefetched — so
-    /// that their memory reads overlap instead of waiting one after another. `keepGoing` is
-    /// asked after each group; returns false if it stopped the probe.
-    @inline(__always)
-    func probe(table: Int, _ verify: (UInt32) -> Void, keepGoing: () -> Bool) throws -> Bool {
-        let sealed = sealedPostings[table]
-        var pending = 0
-        let stopped: Bool = keys.withUnsafeBufferPointer { keys in
-            let n = keys.count
-            var g = 0
-            while g < n {
-                let e = min(g + Reader.group, n)
-                if sealed.count > 0 {
-                    for i in g..<e { sealed.prefetchCell(keys[i]) }
-                    for i in g..<e {
-                        let (lo, hi) = sealed.cell(keys[i])
-                        cellLo[i - g] = lo
-                        cellHi[i - g] = hi
-                        if lo < hi { sealed.prefetchPostings(lo) }
-                    }
-                    for i in g..<e {
-                        _ = sealed.forEachRow(keys[i], in: cellLo[i - g], cellHi[i - g]) { row in
-                            guard admit(row) else { return }
-                            hx_prefetch(codePointer(Int(row)))
-                            pendingRows[pending] = row
-                            pending += 1
-                            if pending == Reader.pendingCapacity {
-                                for j in 0..<pending { verify(pendingRows[j]) }
-                                pending = 0
-                            }
-                        }
-                    }
-                    for j in 0..<pending { verify(pendingRows[j]) }
-                    pending = 0
-                }
-                stats.lookups += e - g
-                g = e
-                if g < n && !keepGoing() { return true }
-            }
-            return false
-        }
-        if stopped { return false }
-        if hasDelta {
-            for key in keys {
-                _ = try forEachDeltaRow(table: table, key: key) { row in if admit(row) { verify(row) } }
-            }
-        }
-        return true
     }
 
     /// Takes a fresh snapshot and refreshes the cached pointers if it changed.

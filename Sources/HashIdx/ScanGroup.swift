@@ -1,4 +1,5 @@
 import CHammingKernels
+import Dispatch
 import Hamming
 
 /// One query's state during a scan: what it asks for, and the hits kept so far. A scan can
@@ -87,6 +88,13 @@ extension Reader {
     func scan(_ queries: [UnsafeRawPointer], _ states: [ScanQuery]) {
         let block = max(8, Reader.scanBlockBytes / codeBytes) & ~7
         let kernel = self.kernel
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            if rows >= 4096 && !queries.isEmpty {
+                let perCode = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000 / Double(rows * queries.count)
+                measuredScan = Reader.average(measuredScan, perCode)
+            }
+        }
         dead.withUnsafeBufferPointer { deadWords in
             let deadRows = hasDead ? deadWords.baseAddress : nil
             for c in 0..<codeChunks.count {

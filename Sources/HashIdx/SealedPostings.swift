@@ -137,35 +137,6 @@ final class SealedPostings {
         return lo
     }
 
-    /// Calls `body` with the rows of the postings in `lo..<hi` (one directory cell) whose
-    /// value is `value`; returns whether there was any.
-    @inline(__always)
-    func forEachRow(_ value: UInt32, in lo: Int, _ hi: Int, _ body: (UInt32) -> Void) -> Bool {
-        var lo = lo
-        if lo >= hi { return false }
-        let target = value & lowMask
-        var n = hi - lo
-        while n > 0 {
-            let half = n >> 1
-            if low(lo + half) < target { lo += half + 1; n -= half + 1 } else { n = half }
-        }
-        var i = lo
-        while i < hi && low(i) == target {
-            body(row(i))
-            i += 1
-        }
-        return i > lo
-    }
-
-    /// Calls `body` with every sealed row whose substring value is `value`, in ascending row
-    /// order; returns whether there was any. A directory look-up, then a binary search among
-    /// the postings that share the prefix (about 8 on average).
-    @inline(__always)
-    func forEachRow(_ value: UInt32, _ body: (UInt32) -> Void) -> Bool {
-        if count == 0 { return false }
-        let (lo, hi) = cell(value)
-        return forEachRow(value, in: lo, hi, body)
-    }
 }
 
 /// Builds and writes the sealed postings of one substring table.

@@ -30,31 +30,63 @@ extension Reader {
     func shell(_ i: Int, _ w: Int) -> LocatedShell { shells[i * (Reader.maxShell + 1) + w] }
 
     /// Chooses per-table thresholds for a range query of radius `r` and locates every shell they
-    /// probe (see ``locate(table:keys:)``). Starts from estimates — rows under a key as in a
-    /// uniform index, or, next to a located shell, as dense as that shell — solves the dynamic
-    /// program, locates the shells the solution needs, and solves again with their true sizes
-    /// (located look-ups cost nothing more), until the solution needs no new shell. On learned
-    /// codes one table's buckets near the query may be full while another's are empty: the
-    /// budget moves to the empty one.
+    /// probe (see ``locate(table:keys:)``). First locates multi-index hashing's thresholds
+    /// (`start`): if verifying their rows costs no more than their look-ups did, no allocation
+    /// could save much, and they are kept (the usual case on uniform codes: no program is
+    /// solved). Otherwise it solves the dynamic program over estimates — rows under a key as in
+    /// a uniform index, or, next to a located shell, as dense as that shell — locates the shells
+    /// the solution needs, and solves again with their true sizes (located look-ups cost
+    /// nothing more), until the solution needs no new shell. On learned codes one table's
+    /// buckets near the query may be full while another's are empty: the budget moves to the
+    /// empty one.
     /// - Returns: false if no allocation is estimated cheaper than `scanCost` (the caller
     ///   scans); true with the thresholds in ``thresholds`` (−1: table not probed).
-    func allocateThresholds(_ query: UnsafeRawPointer, radius r: Int, model: CostModel, scanCost: Double) -> Bool {
+    func allocateThresholds(_ query: UnsafeRawPointer, radius r: Int, start: [Int], model: CostModel, scanCost: Double) -> Bool {
         let m = layout.count
         shells.update(repeating: .unlocated, count: m * (Reader.maxShell + 1))
         keys.removeAll(keepingCapacity: true)
         locatedRanges.removeAll(keepingCapacity: true)
         let need = r + 1
-        var spent = 0.0
+        var spent = 0.0, startRows = 0.0
+        @inline(__always) func locateShell(_ i: Int, _ w: Int) {
+            let first = keys.count, firstRange = locatedRanges.count
+            appendBallKeys(value: layout.value(i, of: query), width: layout.widths[i], weights: w...w)
+            let rows = locate(table: i, keys: first..<keys.count)
+            shells[i * (Reader.maxShell + 1) + w] = LocatedShell(keys: first..<keys.count, ranges: firstRange..<locatedRanges.count, rows: rows)
+            spent += model.probeCost(lookups: Double(keys.count - first), candidates: 0)
+        }
+        @inline(__always) func locatedRows(_ i: Int, _ w: Int) -> Double {
+            Double(shell(i, w).rows) + (hasDelta ? deltaRowsEstimate(lookups: shell(i, w).keys.count, width: layout.widths[i]) : 0)
+        }
+        if start.allSatisfy({ $0 <= Reader.maxShell }) {
+            // Shell 0 of the tables multi-index hashing probes first: if their buckets are
+            // crowded, the program below sees it (the next shells are estimated as dense) before
+            // the wider shells are looked up.
+            for i in 0..<m where start[i] >= 0 {
+                locateShell(i, 0)
+                startRows += locatedRows(i, 0)
+            }
+            if model.probeCost(lookups: 0, candidates: startRows) <= spent {
+                for i in 0..<m where start[i] >= 1 {
+                    for w in 1...start[i] {
+                        locateShell(i, w)
+                        startRows += locatedRows(i, w)
+                    }
+                }
+                if model.probeCost(lookups: 0, candidates: startRows) <= spent {
+                    for i in 0..<m { thresholds[i] = start[i] }
+                    return true
+                }
+            }
+        }
         while true {
-            guard solveThresholds(need: need, model: model, scanCost: scanCost) else { return false }
+            // The cheapest allocation, located shells costing their rows only: if even that is
+            // dearer than a scan, scan (the look-ups made so far are spent either way).
+            guard let cheapest = solveThresholds(need: need, model: model, scanCost: scanCost), cheapest <= scanCost else { return false }
             var locatedNew = false
             for i in 0..<m where thresholds[i] >= 0 {
                 for w in 0...thresholds[i] where shell(i, w).rows < 0 {
-                    let first = keys.count, firstRange = locatedRanges.count
-                    appendBallKeys(value: layout.value(i, of: query), width: layout.widths[i], weights: w...w)
-                    let rows = locate(table: i, keys: first..<keys.count)
-                    shells[i * (Reader.maxShell + 1) + w] = LocatedShell(keys: first..<keys.count, ranges: firstRange..<locatedRanges.count, rows: rows)
-                    spent += model.probeCost(lookups: Double(keys.count - first), candidates: 0)
+                    locateShell(i, w)
                     locatedNew = true
                 }
             }
@@ -62,10 +94,7 @@ extension Reader {
                 // Every shell of the solution is located: what remains is verifying its rows.
                 var rows = 0.0
                 for i in 0..<m where thresholds[i] >= 0 {
-                    for w in 0...thresholds[i] {
-                        rows += Double(shell(i, w).rows)
-                        if hasDelta { rows += deltaRowsEstimate(lookups: shell(i, w).keys.count, width: layout.widths[i]) }
-                    }
+                    for w in 0...thresholds[i] { rows += locatedRows(i, w) }
                 }
                 return model.probeCost(lookups: 0, candidates: rows, delta: false) <= scanCost
             }
@@ -78,8 +107,8 @@ extension Reader {
     /// cost of thresholds for tables 0..<i with Σ (τ + 1) = t (capped at `need`); a table's
     /// threshold stops at the widest shell whose look-ups still cost less than `scanCost`.
     /// O(m · need · maxShell). Writes the cheapest allocation that covers `need` to
-    /// ``thresholds``; false if none does.
-    private func solveThresholds(need: Int, model: CostModel, scanCost: Double) -> Bool {
+    /// ``thresholds`` and returns its estimated cost; nil if none covers `need`.
+    private func solveThresholds(need: Int, model: CostModel, scanCost: Double) -> Double? {
         let m = layout.count
         let width = need + 1
         if dpCapacity < (m + 1) * width {
@@ -140,12 +169,13 @@ extension Reader {
                 }
             }
         }
-        if cost[m * width + need] == .infinity { return false }
+        let cheapest = cost[m * width + need]
+        if cheapest == .infinity { return nil }
         var t = need
         for i in stride(from: m, to: 0, by: -1) {
             thresholds[i - 1] = Int(choice[i * width + t])
             t = Int(from[i * width + t])
         }
-        return true
+        return cheapest
     }
 }
