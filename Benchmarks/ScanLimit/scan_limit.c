@@ -127,12 +127,12 @@ int main(void) {
                     double t = now();
                     sink = popcount_pass(isa, q, codes, n, bytes);
                     t = now() - t; if (t < limit) limit = t;
-                    hx_scan_state st = {0, 0, 0, NULL};
+                    hx_scan_state st = {0, 0, 0, NULL, 0};
                     t = now(); sink = hx_scan(isa, q, codes, n, bytes, 0, NULL, &st, hits); t = now() - t; if (t < r0) r0 = t;
-                    hx_scan_state st6 = {(uint32_t)(bytes * 8 / 2 - bytes * 2), 0, 0, NULL};
+                    hx_scan_state st6 = {(uint32_t)(bytes * 8 / 2 - bytes * 2), 0, 0, NULL, 0};
                     t = now(); sink = hx_scan(isa, q, codes, n, bytes, 0, NULL, &st6, hits); t = now() - t; if (t < r6) r6 = t;
                     memset(count_at, 0, (bytes * 8 + 1) * sizeof *count_at);
-                    hx_scan_state stk = {(uint32_t)(bytes * 8), 10, 0, count_at};
+                    hx_scan_state stk = {(uint32_t)(bytes * 8), 10, 0, count_at, 0};
                     t = now(); sink = hx_scan(isa, q, codes, n, bytes, 0, NULL, &stk, hits); t = now() - t; if (t < k10) k10 = t;
                 }
                 printf("  %-17s popcount limit %7.3f ms (%5.2f GB/s) | fused scan: r=0 %7.3f ms (%.2f× limit), "

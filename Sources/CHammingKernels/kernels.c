@@ -26,6 +26,8 @@ static inline uint64_t load64(const uint8_t *p) {
 static inline size_t scan_emit(hx_scan_state *st, uint32_t row, uint32_t d, const uint64_t *dead,
                                hx_hit *hits, size_t n) {
     if (d > st->limit) return n;
+    // A tie at the limit among rows in id order, with k hits already within it: a larger id.
+    if (st->k && d == st->limit && row < st->ordered_rows && st->kept >= st->k) return n;
     if (dead && ((dead[row >> 6] >> (row & 63)) & 1)) return n;
     hits[n].row = row;
     hits[n].distance = d;
@@ -39,6 +41,21 @@ static inline size_t scan_emit(hx_scan_state *st, uint32_t row, uint32_t d, cons
         }
     }
     return n + 1;
+}
+
+/// k nearest: the largest distance a code may have to be emitted: the limit, or, among rows in
+/// id order (`strict`) once k hits lie within the limit, one less (−1: none). Signed, so that
+/// the vector comparisons take −1 as "no code".
+static inline int64_t knn_threshold(const hx_scan_state *st, int strict) {
+    return (int64_t)st->limit - (strict && st->kept >= st->k ? 1 : 0);
+}
+
+/// k nearest: how many of the `count` codes from row `first` lie in whole 8-code groups below
+/// st->ordered_rows (a multiple of 8).
+static inline size_t knn_ordered_groups(const hx_scan_state *st, uint32_t first, size_t count) {
+    size_t split = st->ordered_rows > first ? (size_t)(st->ordered_rows - first) : 0;
+    if (split > count) split = count;
+    return split & ~(size_t)7;
 }
 
 /// Emits the codes of an 8-code group whose bit is set in `mask` (code j of the group at
@@ -348,14 +365,19 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
 #undef HX_STORE_HITS_AVX2
         return i;
     }
-    for (; i + 8 <= count; i += 8) {
-        __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
-        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
-        if (mask) {
-            _mm256_storeu_si256((__m256i *)dist, d);
-            uint32_t before = st->limit;
-            *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
-            if (st->limit != before) lim = _mm256_set1_epi32((int)st->limit);
+    const size_t split = knn_ordered_groups(st, first, count);
+    for (int stretch = 0; stretch < 2; stretch++) {
+        const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
+        const int strict = stretch == 0;
+        lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+        for (; i + 8 <= end; i += 8) {
+            __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
+            if (mask) {
+                _mm256_storeu_si256((__m256i *)dist, d);
+                *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
+                lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+            }
         }
     }
     return i;
@@ -523,31 +545,37 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
 #undef HX_STORE_HITS_AVX512
         return i;
     }
-    for (; i + 16 <= count; i += 16) {
-        __m512i d0 = eight_distances_avx512(qv, base + i * n, n);
-        __m512i d1 = eight_distances_avx512(qv, base + (i + 8) * n, n);
-        unsigned m0 = (unsigned)_mm512_cmple_epu64_mask(d0, lim), m1 = (unsigned)_mm512_cmple_epu64_mask(d1, lim);
-        if (m0 | m1) {
-            uint32_t before = st->limit;
-            if (m0) {
-                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d0));
-                *out = scan_emit_mask(st, m0, first + (uint32_t)i, dist, dead, hits, *out);
+    // Two stretches: groups wholly among rows in id order (ties at the limit past k dropped in
+    // registers), then the rest. The threshold is recomputed only after a group emitted.
+    const size_t split = knn_ordered_groups(st, first, count);
+    for (int stretch = 0; stretch < 2; stretch++) {
+        const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
+        const int strict = stretch == 0;
+        lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
+        for (; i + 16 <= end; i += 16) {
+            __m512i d0 = eight_distances_avx512(qv, base + i * n, n);
+            __m512i d1 = eight_distances_avx512(qv, base + (i + 8) * n, n);
+            unsigned m0 = (unsigned)_mm512_cmple_epi64_mask(d0, lim), m1 = (unsigned)_mm512_cmple_epi64_mask(d1, lim);
+            if (m0 | m1) {
+                if (m0) {
+                    _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d0));
+                    *out = scan_emit_mask(st, m0, first + (uint32_t)i, dist, dead, hits, *out);
+                }
+                if (m1) {
+                    _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d1));
+                    *out = scan_emit_mask(st, m1, first + (uint32_t)i + 8, dist, dead, hits, *out);
+                }
+                lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
             }
-            if (m1) {
-                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d1));
-                *out = scan_emit_mask(st, m1, first + (uint32_t)i + 8, dist, dead, hits, *out);
-            }
-            if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
         }
-    }
-    for (; i + 8 <= count; i += 8) {
-        __m512i d = eight_distances_avx512(qv, base + i * n, n);
-        unsigned mask = (unsigned)_mm512_cmple_epu64_mask(d, lim);
-        if (mask) {
-            _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
-            uint32_t before = st->limit;
-            *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
-            if (st->limit != before) lim = _mm512_set1_epi64((long long)st->limit);
+        for (; i + 8 <= end; i += 8) {
+            __m512i d = eight_distances_avx512(qv, base + i * n, n);
+            unsigned mask = (unsigned)_mm512_cmple_epi64_mask(d, lim);
+            if (mask) {
+                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
+                *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
+                lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
+            }
         }
     }
     return i;

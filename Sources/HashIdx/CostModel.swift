@@ -3,10 +3,11 @@ import Dispatch
 import Hamming
 
 /// The planner's cost estimates, in microseconds; only the ratios matter, and either path
-/// returns the same exact answer. The look-up and verification costs were measured with
-/// 1M-code indexes (forced-probe batches of range and kNN queries) (a look-up reads a directory cell, low bits and rows: a few
-/// cache misses; a candidate reads one code at a random row). The scan costs depend on the
-/// instruction set, so an index measures them when it is opened (``calibrated(kernel:)``).
+/// returns the same exact answer. The look-up costs were measured with 1M-code indexes (a
+/// look-up reads a directory cell, then binary-searches low bits: a few cache misses). The scan
+/// and verification costs depend on the instruction set and the index, so an index calibrates
+/// them on first use (``calibrated(kernel:)``) and its queries then replace them with what they
+/// measure (``adaptsToMeasurements``).
 public struct CostModel: Sendable, Equatable {
     /// One look-up in the sealed postings (directory plus a short binary search, in place;
     /// look-ups are prefetched 16 at a time, so their cache misses overlap).
@@ -31,7 +32,7 @@ public struct CostModel: Sendable, Equatable {
 
     public init() {}
 
-    /// This model with the scan and verification costs measured on this CPU, in about half a
+    /// This model with the scan and verification costs measured on this CPU, in well under a
     /// millisecond: the best of three fused range scans of `kernel` over 1 MiB of codes (the
     /// cache-resident case), and the best of three verifications of 4,096 random rows of them
     /// (a visited bit tested and set, the code prefetched 64 rows ahead, its distance computed),
@@ -57,7 +58,7 @@ public struct CostModel: Sendable, Equatable {
         let base = UnsafeRawPointer(codes)
         var scan = Double.infinity, verify = Double.infinity
         for _ in 0..<3 {
-            var state = hx_scan_state(limit: UInt32(cb * 2), k: 0, kept: 0, count_at: nil)
+            var state = hx_scan_state(limit: UInt32(cb * 2), k: 0, kept: 0, count_at: nil, ordered_rows: 0)
             var start = DispatchTime.now().uptimeNanoseconds
             _ = kernel.scan(query: base, base: base, count: n, firstRow: 0, dead: nil, state: &state, hits: hits)
             scan = min(scan, Double(DispatchTime.now().uptimeNanoseconds - start) / 1000 / Double(n))

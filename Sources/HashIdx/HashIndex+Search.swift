@@ -70,7 +70,7 @@ extension HashIndex {
                         packed.reserveCapacity(deferred.count * codeBytes)
                         for d in deferred { packed += queries[d.index].bytes }
                         let g = goal(reader)
-                        let states = deferred.map { _ in ScanQuery(g, bits: bits) }
+                        let states = deferred.map { _ in ScanQuery(g, bits: bits, orderedRows: reader.sealed.rows) }
                         packed.withUnsafeBytes { b in
                             reader.scan((0..<deferred.count).map { b.baseAddress! + $0 * codeBytes }, states)
                         }

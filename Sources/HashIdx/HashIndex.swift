@@ -36,8 +36,8 @@ public final class HashIndex: @unchecked Sendable {
     public var costModel: CostModel {
         get {
             costLock.withLock {
-                // The scan costs are measured on first use (a 4 MiB timed pass), not at open:
-                // commands that never query should not pay for it.
+                // The scan and verification costs are calibrated on first use (under a millisecond), not
+                // at open: commands that never query should not pay for it.
                 if let model = _costModel { return model }
                 let model = CostModel().calibrated(kernel: kernel)
                 _costModel = model

@@ -70,7 +70,7 @@ extension Reader {
         stats.path = .scan
         stats.candidates += count
         if deferScan { return false }
-        let state = ScanQuery(.range(r), bits: bits)
+        let state = ScanQuery(.range(r), bits: bits, orderedRows: sealed.rows)
         scan([query], [state])
         hits.assign(state.hits)
         return true
@@ -175,7 +175,7 @@ extension Reader {
         stats.path = .scan
         stats.candidates += count
         if deferScan { return nil }
-        let state = ScanQuery(.nearest(k), bits: bits)
+        let state = ScanQuery(.nearest(k), bits: bits, orderedRows: sealed.rows)
         scan([query], [state])
         hits.assign(state.hits)
         stats.radiusReached = state.limit

@@ -27,19 +27,22 @@ final class ScanQuery {
     /// The hits kept so far, valid until the next ``scan(_:kernel:base:count:firstRow:dead:)``.
     var hits: UnsafeBufferPointer<Reader.Hit> { UnsafeBufferPointer(start: buffer, count: count) }
 
-    init(_ goal: Goal, bits: Int) {
+    /// A query state for `goal` over codes of `bits` bits; rows below `orderedRows` are stored
+    /// in id order (the sealed base), so a k-nearest scan need not keep their ties past k.
+    init(_ goal: Goal, bits: Int, orderedRows: Int) {
         self.goal = goal
         buffer = .allocate(capacity: 0)
         switch goal {
         case .range(let r):
             countAt = nil
-            state = hx_scan_state(limit: UInt32(r), k: 0, kept: 0, count_at: nil)
+            state = hx_scan_state(limit: UInt32(r), k: 0, kept: 0, count_at: nil, ordered_rows: 0)
         case .nearest(let k):
             // k ≤ the stored count < 2^32; k = 0 (nothing stored) keeps every code, of which there are none.
             let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: bits + 1)
             counts.initialize(repeating: 0, count: bits + 1)
             countAt = counts
-            state = hx_scan_state(limit: UInt32(bits), k: UInt32(k), kept: 0, count_at: counts)
+            state = hx_scan_state(limit: UInt32(bits), k: UInt32(k), kept: 0, count_at: counts,
+                                  ordered_rows: UInt32(clamping: orderedRows))
         }
     }
 
@@ -127,14 +130,24 @@ extension Reader {
         var last = 0
         while last < top && start[last + 1] < limit { last += 1 }
         let placed = start[last + 1]
-        var ids = [UInt64](repeating: 0, count: placed)
+        var ids = [UInt64](unsafeUninitializedCapacity: placed) { _, count in count = placed }
+        // The reader's id chunks and constants in locals: the loop then reads no class property.
+        let idChunks = self.idChunks, idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
         ids.withUnsafeMutableBufferPointer { ids in
-            var next = start
-            for h in hits {
-                let d = Int(h.distance)
-                if d > last { continue }
-                ids[next[d]] = id(ofRow: Int(h.row))
-                next[d] += 1
+            idChunks.withUnsafeBufferPointer { chunks in
+                var next = start
+                next.withUnsafeMutableBufferPointer { next in
+                    for h in hits {
+                        let d = Int(h.distance)
+                        if d > last { continue }
+                        let row = Int(h.row)
+                        let id = chunks[row >> rowShift].map {
+                            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: (row & rowMask) * 8, as: UInt64.self))
+                        } ?? idBase &+ UInt64(row)
+                        ids[next[d]] = id
+                        next[d] += 1
+                    }
+                }
             }
             for d in 0...last where start[d + 1] - start[d] > 1 {
                 RadixSort.sortIfNeeded(UnsafeMutableBufferPointer(rebasing: ids[start[d]..<start[d + 1]]))

@@ -76,7 +76,7 @@ static void test_width(int isa, size_t n, size_t count) {
         // Range mode at several radii.
         uint32_t radii[] = {0, 1, (uint32_t)n, (uint32_t)(n * 3), (uint32_t)(n * 8)};
         for (int ri = 0; ri < 5; ri++) {
-            hx_scan_state st = {radii[ri], 0, 0, NULL};
+            hx_scan_state st = {radii[ri], 0, 0, NULL, 0};
             size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
             size_t want = 0;
             ok = 1;
@@ -88,35 +88,49 @@ static void test_width(int isa, size_t n, size_t count) {
             }
             check(ok && got == want, "range scan", isa, n, count, -(int)radii[ri]);
         }
-        // k-nearest mode: the hits within the final limit are exactly the codes within it, and
-        // the limit is the k-th smallest live distance (the width while fewer than k are live).
+        // k-nearest mode: the final limit is the k-th smallest live distance (the width while
+        // fewer than k are live); without rows in id order every live code within it is emitted;
+        // with every row in id order (rows stand for ids), at least the k smallest by (distance,
+        // row) are, and nothing past the limit survives the caller's filter.
         int ks[] = {1, 3, 10, 100};
         for (int ki = 0; ki < 4; ki++) {
-            memset(count_at, 0, (n * 8 + 1) * sizeof *count_at);
-            hx_scan_state st = {(uint32_t)(n * 8), (uint32_t)ks[ki], 0, count_at};
-            size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
-            uint32_t hist[8193] = {0};
-            size_t live = 0;
-            for (size_t i = 0; i < count; i++) {
-                uint32_t r = first + (uint32_t)i;
-                if (d && ((d[r >> 6] >> (r & 63)) & 1)) continue;
-                hist[ref[i]]++;
-                live++;
+            for (int ordered = 0; ordered < 2; ordered++) {
+                memset(count_at, 0, (n * 8 + 1) * sizeof *count_at);
+                hx_scan_state st = {(uint32_t)(n * 8), (uint32_t)ks[ki], 0, count_at, ordered ? UINT32_MAX : 0};
+                size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
+                uint32_t hist[8193] = {0};
+                size_t live = 0;
+                for (size_t i = 0; i < count; i++) {
+                    uint32_t r = first + (uint32_t)i;
+                    if (d && ((d[r >> 6] >> (r & 63)) & 1)) continue;
+                    hist[ref[i]]++;
+                    live++;
+                }
+                size_t need = (size_t)ks[ki] < live ? (size_t)ks[ki] : live, seen = 0;
+                uint32_t kth = 0;
+                while (kth <= n * 8) { seen += hist[kth]; if (seen >= need) break; kth++; }
+                ok = st.limit == (live >= (size_t)ks[ki] ? kth : (uint32_t)(n * 8));
+                // Every emitted hit has its true distance, rows ascending.
+                for (size_t j = 0; j < got && ok; j++) {
+                    ok &= out[j].row >= first && out[j].row < first + count && out[j].distance == ref[out[j].row - first];
+                    ok &= j == 0 || out[j].row > out[j - 1].row;
+                }
+                // The codes that must be emitted: all within the limit, or, with rows in id
+                // order, those below the limit and the first (k − below) at it.
+                size_t below = 0;
+                for (uint32_t x = 0; x < st.limit && x <= n * 8; x++) below += hist[x];
+                size_t at_limit_wanted = need > below ? need - below : 0, at_limit_seen = 0;
+                size_t j = 0;
+                for (size_t i = 0; i < count && ok; i++) {
+                    uint32_t r = first + (uint32_t)i;
+                    if (ref[i] > st.limit || (d && ((d[r >> 6] >> (r & 63)) & 1))) continue;
+                    int required = !ordered || ref[i] < st.limit || at_limit_seen < at_limit_wanted;
+                    if (ref[i] == st.limit) at_limit_seen++;
+                    while (j < got && out[j].row < r) j++;
+                    if (required) ok &= j < got && out[j].row == r;
+                }
+                check(ok, ordered ? "nearest scan, rows in id order" : "nearest scan", isa, n, count, ks[ki]);
             }
-            size_t need = (size_t)ks[ki] < live ? (size_t)ks[ki] : live, seen = 0;
-            uint32_t kth = 0;
-            while (kth <= n * 8) { seen += hist[kth]; if (seen >= need) break; kth++; }
-            ok = st.limit == (live >= (size_t)ks[ki] ? kth : (uint32_t)(n * 8));
-            size_t within = 0, j = 0;
-            for (size_t i = 0; i < count && ok; i++) {
-                uint32_t r = first + (uint32_t)i;
-                if (ref[i] > st.limit || (d && ((d[r >> 6] >> (r & 63)) & 1))) continue;
-                while (j < got && (out[j].row != r)) { ok &= out[j].row < r && out[j].distance > st.limit; j++; }
-                ok &= j < got && out[j].distance == ref[i];
-                j++;
-                within++;
-            }
-            check(ok && within >= need, "nearest scan", isa, n, count, ks[ki]);
         }
     }
     free(dead_rows);

@@ -40,7 +40,7 @@ import CHammingKernels
             let live = (0..<count).filter { $0 % 5 != 3 }
             var hits = [hx_hit](repeating: hx_hit(), count: count)
             for radius in [0, 2, codeBytes * 2, codeBytes * 8] {
-                var state = hx_scan_state(limit: UInt32(radius), k: 0, kept: 0, count_at: nil)
+                var state = hx_scan_state(limit: UInt32(radius), k: 0, kept: 0, count_at: nil, ordered_rows: 0)
                 let n = query.withUnsafeBytes { q in codes.withUnsafeBytes { c in dead.withUnsafeBufferPointer { d in
                     kernel.scan(query: q.baseAddress!, base: c.baseAddress!, count: count, firstRow: UInt32(first), dead: d.baseAddress!,
                                 state: &state, hits: &hits)
@@ -52,7 +52,7 @@ import CHammingKernels
             for k in [1, 7, 50] {
                 var counts = [UInt32](repeating: 0, count: codeBytes * 8 + 1)
                 let (n, limit) = counts.withUnsafeMutableBufferPointer { counts in
-                    var state = hx_scan_state(limit: UInt32(codeBytes * 8), k: UInt32(k), kept: 0, count_at: counts.baseAddress)
+                    var state = hx_scan_state(limit: UInt32(codeBytes * 8), k: UInt32(k), kept: 0, count_at: counts.baseAddress, ordered_rows: 0)
                     let n = query.withUnsafeBytes { q in codes.withUnsafeBytes { c in dead.withUnsafeBufferPointer { d in
                         kernel.scan(query: q.baseAddress!, base: c.baseAddress!, count: count, firstRow: UInt32(first), dead: d.baseAddress!,
                                     state: &state, hits: &hits)

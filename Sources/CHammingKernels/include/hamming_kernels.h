@@ -53,6 +53,10 @@ typedef struct {
     uint64_t kept;
     /// k nearest: emitted hits per distance (entries past `limit` are reset as it shrinks).
     uint32_t *count_at;
+    /// k nearest: rows below this are stored in id order (a sealed base). Among them, once k
+    /// hits lie within the limit, a later code at the limit itself would only tie with a larger
+    /// id, so it is not emitted; rows from here on keep every tie. 0: no row is in id order.
+    uint32_t ordered_rows;
 } hx_scan_state;
 
 /// One code found by a scan: its row and its distance.
