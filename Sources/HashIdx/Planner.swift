@@ -96,6 +96,7 @@ extension Reader {
         var within = 0            // hits with distance ≤ covered
         var spent = 0.0
         var committed = false     // the remaining steps were costed below a scan: finish probing
+        var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
         let values = (0..<m).map { layout.value($0, of: query) }
         let widest = layout.widths.max()!
         var s = 0
@@ -104,6 +105,7 @@ extension Reader {
                 let b = layout.widths[j]
                 if s <= b {
                     let before = hits.count
+                    let lookupsBefore = stats.lookups, rowsBefore = stats.candidates + stats.duplicates
                     if choice == .automatic {
                         // The step's look-ups must fit what probing may still spend, and then so
                         // must the rows they located: a full bucket sends the query to a scan
@@ -121,7 +123,7 @@ extension Reader {
                         if hasDelta { located += deltaRowsEstimate(lookups: keys.count, width: b) }
                         spent += lookupCost
                         let verifyCost = model.probeCost(lookups: 0, candidates: located)
-                        if spent + verifyCost > allowance {
+                        if spent + verifyCost > planner.nearestAllowance(committed: committed, located: true) {
                             abandonProbe()
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
@@ -131,6 +133,10 @@ extension Reader {
                         try probeBall(table: j, value: values[j], width: b, weights: s...s, query: query, limit: B)
                     }
                     try checkDamage()
+                    if s > 0 {
+                        wideLookups += stats.lookups - lookupsBefore
+                        wideRows += stats.candidates + stats.duplicates - rowsBefore
+                    }
                     // The step's new hits, counted by distance.
                     for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
                         countAt[Int(h.distance)] += 1
@@ -152,11 +158,16 @@ extension Reader {
                 if choice == .automatic && !committed && stats.candidates >= need {
                     var seen = 0, kth = 0
                     while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
-                    let observed = Double(stats.candidates + stats.duplicates) / Double(max(1, stats.lookups))
+                    // Rows per look-up seen past the query's own buckets (s ≥ 1): on clustered and
+                    // learned codes those are far fuller than their neighbours, so they would
+                    // overstate what the next steps cost (until then, the uniform estimate).
+                    let observed = wideLookups > 0 ? Double(wideRows) / Double(wideLookups) : 0
                     let remaining = planner.nearestRemainingCost(afterWeight: s, table: j, radius: kth, observed: observed)
                     if remaining <= planner.scanCost {
                         committed = true
-                    } else {
+                    } else if s > 0 {
+                        // Not before every table's own bucket is in (s = 0: one look-up each):
+                        // the first candidates bound the radius loosely.
                         abandonProbe()
                         return scanNearest(query, k: need, deferScan: deferScan)
                     }

@@ -68,11 +68,12 @@ struct QueryPlanner: Equatable {
         return total
     }
 
-    /// What a k-NN probe may spend in all, look-ups and verified rows, before it scans instead:
+    /// What a k-NN probe may spend in all before it scans instead. Look-ups (`located` false):
     /// the model's share of a scan until the remaining steps were costed below a scan
-    /// (`committed`), then one scan. Bounds the worst case at about (1 + share) scans while
-    /// near queries finish by probing.
-    func nearestAllowance(committed: Bool) -> Double {
-        scanCost * (committed ? 1 : model.nearestProbeBudget)
+    /// (`committed`), then one scan. Rows already located (`located` true) are a known cost, not
+    /// a guess: half a scan until committed, then one scan. Bounds the worst case at about two
+    /// scans while near queries finish by probing.
+    func nearestAllowance(committed: Bool, located: Bool = false) -> Double {
+        scanCost * (committed ? 1 : located ? max(0.5, model.nearestProbeBudget) : model.nearestProbeBudget)
     }
 }
