@@ -6,7 +6,7 @@
 //     cc -O2 -I Sources/CHammingKernels/include -o /tmp/kernels_test
 //        Sources/CHammingKernels/kernels.c Tests/CKernelTests/kernels_test.c && /tmp/kernels_test
 //
-// Prints one line per failure and, last, "kernels: N passed, N failed"; exits 1 on a failure.
+// Prints one line per failure and, last, "kernels: N checks passed, N checks failed"; exits 1 on a failure.
 #include "hamming_kernels.h"
 
 #include <stdio.h>
@@ -154,6 +154,6 @@ int main(void) {
     if (!want) check(active == hx_best_isa(), "active isa is the best without HASHIDX_ISA", active, 0, 0, 0);
     else if (!strcmp(want, "portable")) check(active == HX_ISA_PORTABLE, "HASHIDX_ISA=portable", active, 0, 0, 0);
     printf("kernels: %d instruction sets (best %s, active %s)\n", isas, hx_isa_name(hx_best_isa()), hx_isa_name(active));
-    printf("kernels: %d passed, %d failed\n", passed, failed);
+    printf("kernels: %d checks passed, %d checks failed\n", passed, failed);
     return failed ? 1 : 0;
 }
