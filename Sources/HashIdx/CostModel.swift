@@ -79,12 +79,17 @@ public struct CostModel: Sendable, Equatable {
         }
         guard scan.isFinite, scan > 0, verify.isFinite, verify > 0 else { return self }
         var model = self
-        // Split the per-code scan cost between the fixed part and the per-word part as 1 : words.
-        let perCode = Double((cb + 7) / 8)
-        model.scanMicrosecondsPerCode = scan / (1 + perCode)
-        model.scanMicrosecondsPerWord = scan / (1 + perCode)
+        model.setScanCost(scan, codeBytes: cb)
         model.verifyMicroseconds = verify
         return model
+    }
+
+    /// Sets the scan cost from a measured cost per code of `codeBytes` bytes, split between the
+    /// fixed part and the per-word part as 1 : words.
+    mutating func setScanCost(_ perCode: Double, codeBytes: Int) {
+        let split = 1 + Double((codeBytes + 7) / 8)
+        scanMicrosecondsPerCode = perCode / split
+        scanMicrosecondsPerWord = perCode / split
     }
 
     /// Estimated cost of a linear scan over `count` codes of `codeBytes` bytes.

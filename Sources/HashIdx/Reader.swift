@@ -75,11 +75,7 @@ final class Reader {
         guard model.adaptsToMeasurements else { return model }
         var m = model
         if let v = measuredVerify { m.verifyMicroseconds = v }
-        if let s = measuredScan {
-            let split = 1 + Double((codeBytes + 7) / 8)
-            m.scanMicrosecondsPerCode = s / split
-            m.scanMicrosecondsPerWord = s / split
-        }
+        if let s = measuredScan { m.setScanCost(s, codeBytes: codeBytes) }
         return m
     }
 
@@ -245,10 +241,17 @@ final class Reader {
     /// The external id of `row` (< rows).
     @inline(__always)
     func id(ofRow row: Int) -> UInt64 {
-        if let chunk = idChunks[row >> rowShift] {
+        idChunks.withUnsafeBufferPointer { Reader.id(ofRow: row, chunks: $0, idBase: sealed.idBase, rowShift: rowShift, rowMask: rowMask) }
+    }
+
+    /// The external id of `row` from the id chunks (nil chunk: dense ids from `idBase`), for
+    /// loops that hold the chunks and constants in locals.
+    @inline(__always)
+    static func id(ofRow row: Int, chunks: UnsafeBufferPointer<UnsafeRawPointer?>, idBase: UInt64, rowShift: Int, rowMask: Int) -> UInt64 {
+        if let chunk = chunks[row >> rowShift] {
             return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & rowMask) * 8, as: UInt64.self))
         }
-        return sealed.idBase &+ UInt64(row)
+        return idBase &+ UInt64(row)
     }
 
     /// Whether `row` holds no live code.

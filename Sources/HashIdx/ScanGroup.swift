@@ -140,11 +140,7 @@ extension Reader {
                     for h in hits {
                         let d = Int(h.distance)
                         if d > last { continue }
-                        let row = Int(h.row)
-                        let id = chunks[row >> rowShift].map {
-                            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: (row & rowMask) * 8, as: UInt64.self))
-                        } ?? idBase &+ UInt64(row)
-                        ids[next[d]] = id
+                        ids[next[d]] = Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask)
                         next[d] += 1
                     }
                 }
