@@ -1,5 +1,5 @@
 import CZlib
-import LMDB
+internal import LMDB
 
 /// CRC-32 checksums of every value whose bytes hashidx owns — the meta records, code chunks,
 /// row-id chunks and sealed posting chunks — kept in the `sums` table (format version 3) and

@@ -1,5 +1,5 @@
 import Hamming
-import LMDB
+internal import LMDB
 
 /// Appends to the code and row-id chunks inside one write transaction. Chunks are copied out
 /// of the map on first touch, edited in memory, and written back once by ``flush()``, so a

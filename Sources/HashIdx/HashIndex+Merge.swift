@@ -1,6 +1,6 @@
 import Foundation
 import Hamming
-import LMDB
+internal import LMDB
 
 extension HashIndex {
     /// Folds every row written since the last merge into the sealed base and drops every dead

@@ -26,23 +26,116 @@ extension HashIndex {
     /// sends to a scan are scanned together, up to 32 per pass over the codes.
     public func search(_ queries: [BinaryCode], radius: Int, path: PathChoice = .automatic,
                        threads: Int? = nil) throws(HashIdxError) -> [SearchResult] {
-        guard radius >= 0 && radius <= bits else { throw .invalidRadius(radius, bits: bits) }
-        for q in queries { try check(q) }
-        let model = costModel
-        return try runBatch(queries, threads: threads, goal: { _ in .range(radius) }) { reader, q in
-            try reader.range(q, radius: radius, choice: path, model: model, deferScan: true)
-                ? reader.neighbors(maxDistance: radius) : nil
-        }
+        let packed = try pack(queries)
+        let batch = BatchOutput(count: queries.count)
+        do {
+            try packed.withUnsafeBytes { q in try searchPacked(q, radius: radius, path: path, threads: threads, deliver: batch.store) }
+        } catch { throw .wrap(error, "search") }
+        return batch.results.map { $0! }
     }
 
     /// k-nearest-neighbour queries for many codes at once; see ``nearest(_:k:path:)`` and
     /// ``search(_:radius:path:threads:)``.
     public func nearest(_ queries: [BinaryCode], k: Int, path: PathChoice = .automatic,
                         threads: Int? = nil) throws(HashIdxError) -> [SearchResult] {
-        guard k >= 1 else { throw .invalidK(k) }
-        for q in queries { try check(q) }
+        let packed = try pack(queries)
+        let batch = BatchOutput(count: queries.count)
+        do {
+            try packed.withUnsafeBytes { q in try nearestPacked(q, k: k, path: path, threads: threads, deliver: batch.store) }
+        } catch { throw .wrap(error, "search") }
+        return batch.results.map { $0! }
+    }
+
+    // MARK: - The pointer core
+
+    /// Exact k-nearest-neighbour queries over packed query bytes, written into caller-owned
+    /// buffers laid out as faiss lays them out.
+    ///
+    /// - Parameters:
+    ///   - packedQueries: nq codes back to back, ⌈B/8⌉ bytes each (bit i of a code is bit i & 7 of
+    ///     byte i >> 3), with zero padding bits; read in place, never copied.
+    ///   - k: neighbours per query, ≥ 1.
+    ///   - distances: nq × k slots, row-major: query i's j-th neighbour at i × k + j, sorted by
+    ///     (distance, id); ties at the k-th distance go to the smaller id. Slots past the stored
+    ///     count hold −1.
+    ///   - ids: nq × k slots like `distances`: the 64-bit ids, bit for bit; −1 where the distance is −1.
+    ///   - statistics: nil, or nq slots for each query's counters.
+    ///   - threads: workers (default: all cores).
+    /// - Throws: ``HashIdxError/invalidK(_:)``; ``HashIdxError/code(_:)`` if the byte count is not a
+    ///   multiple of ⌈B/8⌉ or a query has a padding bit set — before any slot is written.
+    public func nearest(packedQueries: UnsafeRawBufferPointer, k: Int, distances: UnsafeMutablePointer<Int32>,
+                        ids: UnsafeMutablePointer<Int64>, statistics: UnsafeMutablePointer<QueryStatistics>? = nil,
+                        path: PathChoice = .automatic, threads: Int? = nil) throws(HashIdxError) {
+        let out = UnsafeSendable(distances: distances, ids: ids, statistics: statistics)
+        try nearestPacked(packedQueries, k: k, path: path, threads: threads) { i, result in
+            let base = i * k
+            let found = result.neighbors
+            for j in 0..<k {
+                if j < found.count {
+                    out.distances[base + j] = Int32(found[j].distance)
+                    out.ids[base + j] = Int64(bitPattern: found[j].id)
+                } else {
+                    out.distances[base + j] = -1
+                    out.ids[base + j] = -1
+                }
+            }
+            out.statistics?[i] = result.statistics
+        }
+    }
+
+    /// Exact range queries over packed query bytes (see ``nearest(packedQueries:k:distances:ids:statistics:path:threads:)``
+    /// for the layout), answered as faiss answers them: query i's results are
+    /// `distances[lims[i]..<lims[i+1]]` and `ids[...]`, sorted by (distance, id). Every code at
+    /// distance ≤ `radius` is returned (inclusive).
+    public func search(packedQueries: UnsafeRawBufferPointer, radius: Int, path: PathChoice = .automatic,
+                       threads: Int? = nil) throws(HashIdxError) -> RangeResults {
+        let n = packedQueries.count / max(codeBytes, 1)
+        let batch = BatchOutput(count: n)
+        try searchPacked(packedQueries, radius: radius, path: path, threads: threads, deliver: batch.store)
+        return RangeResults(batch.results.map { $0! })
+    }
+
+    /// Checks packed queries: whole codes, zero padding bits. Returns the query count.
+    func checkPacked(_ queries: UnsafeRawBufferPointer) throws(HashIdxError) -> Int {
+        guard queries.count % codeBytes == 0 else {
+            throw .code(.wrongLength(expectedBytes: (queries.count / codeBytes + 1) * codeBytes, foundBytes: queries.count, bits: bits))
+        }
+        let n = queries.count / codeBytes
+        if bits & 7 != 0 {
+            for i in 0..<n where queries[i * codeBytes + codeBytes - 1] >> UInt8(bits & 7) != 0 {
+                throw .code(.paddingBitsSet(bits: bits))
+            }
+        }
+        return n
+    }
+
+    private func pack(_ queries: [BinaryCode]) throws(HashIdxError) -> [UInt8] {
+        var packed = [UInt8]()
+        packed.reserveCapacity(queries.count * codeBytes)
+        for q in queries {
+            try check(q)
+            packed += q.bytes
+        }
+        return packed
+    }
+
+    func searchPacked(_ queries: UnsafeRawBufferPointer, radius: Int, path: PathChoice, threads: Int?,
+                      deliver: @escaping @Sendable (Int, SearchResult) -> Void) throws(HashIdxError) {
+        guard radius >= 0 && radius <= bits else { throw .invalidRadius(radius, bits: bits) }
+        let n = try checkPacked(queries)
         let model = costModel
-        return try runBatch(queries, threads: threads, goal: { reader in .nearest(min(k, reader.count)) }) { reader, q in
+        try runBatch(queries, count: n, threads: threads, goal: { _ in .range(radius) }, deliver: deliver) { reader, q in
+            try reader.range(q, radius: radius, choice: path, model: model, deferScan: true)
+                ? reader.neighbors(maxDistance: radius) : nil
+        }
+    }
+
+    func nearestPacked(_ queries: UnsafeRawBufferPointer, k: Int, path: PathChoice, threads: Int?,
+                       deliver: @escaping @Sendable (Int, SearchResult) -> Void) throws(HashIdxError) {
+        guard k >= 1 else { throw .invalidK(k) }
+        let n = try checkPacked(queries)
+        let model = costModel
+        try runBatch(queries, count: n, threads: threads, goal: { reader in .nearest(min(k, reader.count)) }, deliver: deliver) { reader, q in
             guard let bound = try reader.nearest(q, k: k, choice: path, model: model, deferScan: true) else { return nil }
             return reader.neighbors(maxDistance: bound, limit: k)
         }
@@ -53,27 +146,29 @@ extension HashIndex {
     static let scanGroup = 32
 
     /// Runs `attempt` for every query (nil means "scan me"), then scans the deferred queries in
-    /// groups of ``scanGroup``. Each query's time is its attempt plus its share of its group's scan.
-    private func runBatch(_ queries: [BinaryCode], threads: Int?, goal: @escaping @Sendable (Reader) -> ScanQuery.Goal,
-                          _ attempt: @escaping @Sendable (Reader, UnsafeRawPointer) throws -> [Neighbor]?) throws(HashIdxError) -> [SearchResult] {
-        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, queries.count))
-        let batch = BatchOutput(count: queries.count)
+    /// groups of ``scanGroup``. Each query's time is its attempt plus its share of its group's
+    /// scan. `deliver` is called once per query, from the worker that answered it.
+    private func runBatch(_ queries: UnsafeRawBufferPointer, count: Int, threads: Int?,
+                          goal: @escaping @Sendable (Reader) -> ScanQuery.Goal,
+                          deliver: @escaping @Sendable (Int, SearchResult) -> Void,
+                          _ attempt: @escaping @Sendable (Reader, UnsafeRawPointer) throws -> [Neighbor]?) throws(HashIdxError) {
+        guard count > 0 else { return }
+        guard threads.map({ $0 >= 1 }) ?? true else { throw .invalidArgument("threads must be at least 1, found \(threads!)") }
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
+        let failure = BatchFailure()
         let codeBytes = self.codeBytes, bits = self.bits
+        let base = UnsafeSendable(queries: queries.baseAddress!)
         let work: @Sendable (Int) -> Void = { worker in
+            let queries: UnsafeRawPointer = base.queries
             do {
                 try self.withReader { reader in
                     var deferred: [(index: Int, stats: QueryStatistics, seconds: Double)] = []
                     func flush() {
                         guard !deferred.isEmpty else { return }
                         let start = DispatchTime.now().uptimeNanoseconds
-                        var packed = [UInt8]()
-                        packed.reserveCapacity(deferred.count * codeBytes)
-                        for d in deferred { packed += queries[d.index].bytes }
                         let g = goal(reader)
                         let states = deferred.map { _ in ScanQuery(g, bits: bits, orderedRows: reader.sealed.rows) }
-                        packed.withUnsafeBytes { b in
-                            reader.scan((0..<deferred.count).map { b.baseAddress! + $0 * codeBytes }, states)
-                        }
+                        reader.scan(deferred.map { queries + $0.index * codeBytes }, states)
                         let share = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(deferred.count)
                         for (j, d) in deferred.enumerated() {
                             var stats = d.stats
@@ -89,19 +184,19 @@ extension HashIndex {
                             }
                             // The query's time: its attempt, its share of the group's pass, and its own results.
                             stats.seconds = d.seconds + share + Double(DispatchTime.now().uptimeNanoseconds - assembly) / 1e9
-                            batch.store(SearchResult(neighbors: neighbors, statistics: stats), at: d.index)
+                            deliver(d.index, SearchResult(neighbors: neighbors, statistics: stats))
                         }
                         deferred.removeAll(keepingCapacity: true)
                     }
                     var i = worker
-                    while i < queries.count {
+                    while i < count {
                         reader.resetScratch()
                         let start = DispatchTime.now().uptimeNanoseconds
-                        let neighbors = try queries[i].bytes.withUnsafeBytes { try attempt(reader, $0.baseAddress!) }
+                        let neighbors = try attempt(reader, queries + i * codeBytes)
                         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                         if let neighbors {
                             reader.stats.seconds = seconds
-                            batch.store(SearchResult(neighbors: neighbors, statistics: reader.stats), at: i)
+                            deliver(i, SearchResult(neighbors: neighbors, statistics: reader.stats))
                         } else {
                             deferred.append((i, reader.stats, seconds))
                             if deferred.count == HashIndex.scanGroup { flush() }
@@ -112,23 +207,68 @@ extension HashIndex {
                     reader.resetScratch()
                 }
             } catch {
-                batch.fail(error)
+                failure.fail(error)
             }
         }
         if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-        if let error = batch.error { throw .wrap(error, "search") }
-        return batch.results.map { $0! }
+        if let error = failure.error { throw .wrap(error, "search") }
     }
+}
+
+/// Range-query results in faiss's layout: query i's hits are at `lims[i]..<lims[i+1]` of
+/// `distances` and `ids`, each query's sorted by (distance, id).
+public struct RangeResults: Sendable {
+    /// nq + 1 offsets, `lims[0] == 0`, `lims[nq]` the total hit count.
+    public var lims: [Int]
+    /// Hamming distances of every hit.
+    public var distances: [Int32]
+    /// The 64-bit ids of every hit, bit for bit.
+    public var ids: [Int64]
+    /// Each query's counters.
+    public var statistics: [QueryStatistics]
+
+    init(_ results: [SearchResult]) {
+        var lims = [Int](repeating: 0, count: results.count + 1)
+        for (i, r) in results.enumerated() { lims[i + 1] = lims[i] + r.neighbors.count }
+        let total = lims[results.count]
+        var distances = [Int32](repeating: 0, count: total)
+        var ids = [Int64](repeating: 0, count: total)
+        for (i, r) in results.enumerated() {
+            var at = lims[i]
+            for n in r.neighbors {
+                distances[at] = Int32(n.distance)
+                ids[at] = Int64(bitPattern: n.id)
+                at += 1
+            }
+        }
+        self.lims = lims
+        self.distances = distances
+        self.ids = ids
+        self.statistics = results.map(\.statistics)
+    }
+}
+
+/// Caller-owned pointers handed to workers that write disjoint slots.
+private struct UnsafeSendable: @unchecked Sendable {
+    var queries: UnsafeRawPointer! = nil
+    var distances: UnsafeMutablePointer<Int32>! = nil
+    var ids: UnsafeMutablePointer<Int64>! = nil
+    var statistics: UnsafeMutablePointer<QueryStatistics>? = nil
+}
+
+/// The first error of a batch's workers.
+private final class BatchFailure: @unchecked Sendable {
+    private(set) var error: (any Error)?
+    private let lock = Mutex()
+    func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
 }
 
 /// Results of a batch, written by several workers at disjoint positions.
 private final class BatchOutput: @unchecked Sendable {
     var results: [SearchResult?]
-    private(set) var error: (any Error)?
     private let lock = Mutex()
 
     init(count: Int) { results = [SearchResult?](repeating: nil, count: count) }
 
-    func store(_ result: SearchResult, at i: Int) { lock.withLock { results[i] = result } }
-    func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
+    func store(_ i: Int, _ result: SearchResult) { lock.withLock { results[i] = result } }
 }

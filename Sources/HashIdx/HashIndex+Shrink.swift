@@ -1,8 +1,10 @@
 import Foundation
-import LMDB
+internal import LMDB
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What ``HashIndex/shrink(at:)`` did.
@@ -68,9 +70,9 @@ extension HashIndex {
         if let copyFailure { return ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false, reason: copyFailure) }
         let unchanged = ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false,
                                       reason: "another process had the index open or wrote to it")
-        let lockFD = Glibc.open(path + "/lock.mdb", O_RDWR)
+        let lockFD = System.openFile(path + "/lock.mdb", O_RDWR)
         guard lockFD >= 0 else { return unchanged }
-        defer { Glibc.close(lockFD) }
+        defer { System.closeFile(lockFD) }
         var lock = flock()
         lock.l_type = Int16(F_WRLCK)
         lock.l_whence = Int16(SEEK_SET)
@@ -84,8 +86,8 @@ extension HashIndex {
             return ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: false,
                                  reason: "the compacted copy could not replace data.mdb: \(String(cString: strerror(errno)))")
         }
-        let dirFD = Glibc.open(path, O_RDONLY)
-        if dirFD >= 0 { fsync(dirFD); Glibc.close(dirFD) }
+        let dirFD = System.openFile(path, O_RDONLY)
+        if dirFD >= 0 { fsync(dirFD); System.closeFile(dirFD) }
         return ShrinkSummary(bytesBefore: before, bytesAfter: size(), shrunk: true)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Hamming
-import LMDB
+internal import LMDB
 
 /// Size and shape of an index.
 public struct IndexStatistics: Sendable, Codable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 import Hamming
-import LMDB
+internal import LMDB
 
 /// What an insert did.
 public struct InsertSummary: Sendable, Equatable {
@@ -222,13 +222,12 @@ extension HashIndex {
     /// LMDB reports a write cut short by a full disk as EIO (a short `pwrite`); when the file
     /// system of `directory` has (almost) no room left, says so instead.
     static func explain(_ error: HashIdxError, directory: String, operation: String) -> HashIdxError {
-        guard case .storage(let e, _) = error, e.code == EIO else { return error }
+        guard case .storage(let code, _, _) = error, code == EIO else { return error }
         // A file-size limit (ulimit -f) cuts writes short the same way.
-        var limit = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
+        if let limit = System.fileSizeLimit() {
             var st = stat()
-            if stat(directory + "/data.mdb", &st) == 0, UInt64(st.st_size) + (4 << 20) >= UInt64(limit.rlim_cur) {
-                return .full("the file-size limit (ulimit -f, \(limit.rlim_cur) bytes) was reached during \(operation); nothing was changed")
+            if stat(directory + "/data.mdb", &st) == 0, UInt64(st.st_size) + (4 << 20) >= limit {
+                return .full("the file-size limit (ulimit -f, \(limit) bytes) was reached during \(operation); nothing was changed")
             }
         }
         var fs = statvfs()

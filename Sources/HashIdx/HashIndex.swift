@@ -1,9 +1,12 @@
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Hamming
-import LMDB
+internal import LMDB
 
 /// A persistent multi-index-hashing index of B-bit binary codes, stored in one LMDB
 /// environment (a directory).
@@ -67,6 +70,10 @@ public final class HashIndex: @unchecked Sendable {
     var _costModel: CostModel?
     var _maintenance = MaintenancePolicy()
     var idleReaders: [Reader] = []
+    /// Readers this process may have at once (of LMDB's 126 slots per environment, which other
+    /// processes share); more threads queue for one.
+    static let maxConcurrentReaders = 96
+    let readerSlots = DispatchSemaphore(value: HashIndex.maxConcurrentReaders)
     /// Bumped whenever this process remaps the file; cached map pointers are keyed by it.
     var mapGeneration = 0
     /// The data file's device and inode, under which this instance is registered as open.
@@ -201,11 +208,10 @@ public final class HashIndex: @unchecked Sendable {
         }
         guard rename(staging, path) == 0 else {
             let e = errno
-            throw .storage(LMDBError(code: e), operation: "moving the new index into place at '\(path)'")
+            throw .lmdb(LMDBError(code: e), operation: "moving the new index into place at '\(path)'")
         }
         placed = true
-        let dfd = Glibc.open(parent, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
+        System.syncDirectory(parent)
         return try open(at: path, noSync: configuration.noSync)
     }
 
@@ -264,7 +270,7 @@ public final class HashIndex: @unchecked Sendable {
         case EROFS: return .permissionDenied(path: directory, reason: "the file system is mounted read-only")
         case ENOSPC, EDQUOT: return .full("the disk is full: cannot create a directory in '\(directory)'")
         default:
-            return .storage(LMDBError(code: code == 0 ? EIO : code), operation: "creating a directory in '\(directory)'")
+            return .lmdb(LMDBError(code: code == 0 ? EIO : code), operation: "creating a directory in '\(directory)'")
         }
     }
 
@@ -432,9 +438,12 @@ public final class HashIndex: @unchecked Sendable {
     /// transactions, closes the LMDB environment and lets the same directory be opened again in
     /// this process. Later calls on this instance throw ``HashIdxError/closed(path:)``; closing
     /// twice does nothing. Releasing the last reference closes the index too.
+    ///
+    /// Lock order, everywhere: the write lock before the map lock. A write holds the write lock
+    /// while it grows the map (which takes the map lock), so `close` takes them in that order too.
     public func close() {
-        mapLock.withExclusive {
-            writeLock.withLock {
+        writeLock.withLock {
+            mapLock.withExclusive {
                 guard environment.isOpen else { return }
                 // Pooled readers close their cursors and abort their transactions as they go,
                 // while the environment is still open.

@@ -1,5 +1,5 @@
 import Hamming
-import LMDB
+internal import LMDB
 
 /// The counts and sealed base an index records in `meta`, read and checked the same way by
 /// readers and write transactions; plus the reads of the tables they size (code and id chunks,

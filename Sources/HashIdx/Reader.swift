@@ -1,6 +1,6 @@
 import CHammingKernels
 import Hamming
-import LMDB
+internal import LMDB
 
 /// A read snapshot with its cursors, the in-place pointers to the code chunks, and per-query
 /// scratch. Readers are pooled and reused: a reader's transaction is reset between uses and
@@ -344,6 +344,11 @@ final class Reader {
 extension HashIndex {
     /// Runs `body` with a pooled reader holding a live snapshot.
     func withReader<R>(_ body: (Reader) throws -> R) throws -> R {
+        // LMDB has a fixed number of reader slots per environment, shared by every process that
+        // opens it, and each pooled reader keeps its slot: threads beyond the limit wait for a
+        // reader to come back instead of failing with "busy".
+        readerSlots.wait()
+        defer { readerSlots.signal() }
         while true {
             do {
                 return try mapLock.withShared {

@@ -1,6 +1,6 @@
 import CHammingKernels
 import Hamming
-import LMDB
+internal import LMDB
 
 /// The sealed postings of one substring table, read in place through the memory map: a
 /// directory of 2^D + 1 entry offsets over the top D bits of the substring value, then one

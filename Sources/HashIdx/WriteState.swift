@@ -1,4 +1,4 @@
-import LMDB
+internal import LMDB
 
 /// When a write transaction folds the rows written since the last merge into the sealed base.
 /// A merge rewrites the whole index (codes in id order, every posting sealed): the shares below

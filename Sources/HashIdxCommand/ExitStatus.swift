@@ -31,15 +31,14 @@ enum ExitStatus: Int32 {
             case .io: return .ioError
             }
         case let e as HashIdxError:
-            switch e {
-            case .code, .codeWidth, .invalidRadius, .invalidK: return .dataError
+            switch e.status {
+            case .ok, .internal, .closed: return .software
+            case .invalidArgument, .badCode, .codeWidth, .invalidRadius, .invalidK: return .dataError
             case .notAnIndex: return .noInput
             case .alreadyExists: return .cannotCreate
-            case .newerFormat, .olderFormat, .corrupt: return .dataError
+            case .newerFormat, .olderFormat, .corrupt, .encoder: return .dataError
             case .readOnly, .permissionDenied: return .noPermission
             case .busy, .alreadyOpen: return .temporaryFailure
-            case .closed: return .software
-            case .encoder: return .dataError
             case .full, .storage: return .ioError
             }
         case is EncoderError: return .dataError

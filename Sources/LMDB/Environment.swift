@@ -1,6 +1,8 @@
 import CLMDB
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One LMDB environment: a directory holding `data.mdb` and `lock.mdb`, memory-mapped.
@@ -75,9 +77,13 @@ public final class Environment: @unchecked Sendable {
             // open, which reports them with its usual codes.
             return
         }
-        defer { Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         let size = 192 + 64 * (Int(maxReaders) - 1)
+        #if canImport(Glibc)
         let rc = posix_fallocate(fd, 0, off_t(size))
+        #else
+        let rc: Int32 = ftruncate(fd, off_t(size)) == 0 ? 0 : errno
+        #endif
         if rc != 0 {
             unlink(path)
             throw LMDBError(code: rc)
@@ -99,7 +105,7 @@ public final class Environment: @unchecked Sendable {
     private static func inspect(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }  // LMDB's own open reports a missing or unreadable file.
-        defer { Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         func readAt(_ offset: Int, _ count: Int) -> [UInt8]? {
             var b = [UInt8](repeating: 0, count: count)
             let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
@@ -225,3 +231,6 @@ public final class Environment: @unchecked Sendable {
         return Transaction(handle: txn!, environment: self, readOnly: readOnly)
     }
 }
+
+/// `close(2)`, outside the types whose own `close` methods would shadow it.
+@inline(__always) func closeDescriptor(_ fd: Int32) { _ = close(fd) }
