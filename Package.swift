@@ -33,7 +33,7 @@ let package = Package(
         // Encoders and their training: codes and linear algebra only, no index and no files.
         .target(name: "HashEncoders", dependencies: ["Hamming", "CLinearAlgebra"]),
         // The glue: an index that stores its encoder and takes vectors; encoder files.
-        .target(name: "HashIdxVectors", dependencies: ["HashIdx", "HashEncoders", "HashData", "Hamming"]),
+        .target(name: "HashIdxVectors", dependencies: ["HashIdx", "HashEncoders", "HashData", "Hamming", "HashEval"]),
         .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"]),
         .executableTarget(
             name: "HashIdxCommand",

@@ -25,7 +25,7 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     public var pairs: PairSampling = .sampled
 
     /// SDH's pairs in a mini-batch.
-    public enum PairSampling: String, Sendable, Equatable, CaseIterable {
+    public enum PairSampling: String, Sendable, Equatable, Codable, CaseIterable {
         /// For each item one random same-class partner and one random different-class partner.
         case sampled
         /// Every ordered pair of distinct items (computed from per-class sums, O(n·B)).
@@ -47,7 +47,7 @@ public struct DeepHashingConfiguration: Sendable, Equatable {
     public var schedule: LearningRateSchedule = .constant
 
     /// Starting points for the network.
-    public enum Initialization: String, Sendable, Equatable, CaseIterable {
+    public enum Initialization: String, Sendable, Equatable, Codable, CaseIterable {
         /// As in the paper: first layer = top principal directions (unscaled), upper layers identity.
         case pca
         /// From the PCA-ITQ solution: the first B units of the first layer are the ITQ projections
@@ -198,7 +198,9 @@ public enum DeepHashingTraining {
         }
         let batchRows = min(batch ?? rows, rows)
         let perRow = activations &* 3
-        let total = 4 &* parameters &+ (batchRows &+ min(rows, 10_000)) &* perRow &+ rows &* widths[0]
+        // The ITQ initialisation projects every training row onto the first layer at once.
+        let initialisation = widths.count > 1 ? rows &* widths[1] : 0
+        let total = 4 &* parameters &+ (batchRows &+ min(rows, 10_000)) &* perRow &+ rows &* widths[0] &+ initialisation
         return total < 0 || total > Int.max / 8 ? Int.max : 8 * total
     }
 

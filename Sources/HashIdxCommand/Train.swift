@@ -101,18 +101,39 @@ struct Train: ParsableCommand {
         return sizes.compactMap { $0 }
     }
 
+    /// The options as the library takes them.
+    private func options() throws -> TrainingOptions {
+        var o = TrainingOptions()
+        o.seed = seed
+        o.epochs = epochs
+        o.hidden = try hiddenSizes()
+        o.learningRate = learningRate
+        o.schedule = schedule
+        o.batchSize = batchSize
+        o.optimizer = optimizer
+        o.quantizationWeight = quantizationWeight
+        o.innerProductScale = innerProductScale
+        (o.lambda1, o.lambda2, o.lambda3, o.alpha) = (lambda1, lambda2, lambda3, alpha)
+        o.pairs = pairs
+        o.paperRecipe = paperRecipe
+        o.paperScaling = paperScaling
+        o.initialization = initialization
+        o.validationQueries = validationQueries
+        o.validationDatabase = validationDatabase
+        return o
+    }
+
     func validate() throws {
-        guard (8...1024).contains(bits) else { throw ValidationError("--bits must be between 8 and 1024, found \(bits)") }
-        if method.needsLabels && labels == nil { throw ValidationError("\(method.rawValue) needs --labels") }
-        if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0, found \(epochs)") }
-        if validationQueries > 0 && labels == nil { throw ValidationError("--validation-queries needs --labels") }
-        if validationQueries > 0 && !method.isNetwork { throw ValidationError("--validation-queries selects an epoch of a network (dh, sdh, center, pairwise), not of \(method.rawValue)") }
-        guard validationQueries >= 0 else { throw ValidationError("--validation-queries must be at least 0, found \(validationQueries)") }
-        guard validationDatabase >= 1 else { throw ValidationError("--validation-database must be at least 1, found \(validationDatabase)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
-        if let batchSize, batchSize < 0 { throw ValidationError("--batch-size must be at least 0, found \(batchSize)") }
-        if let quantizationWeight, !(quantizationWeight >= 0) { throw ValidationError("--quantization-weight must be at least 0, found \(quantizationWeight)") }
-        _ = try hiddenSizes()
+        // The library's own checks, before any file is read.
+        do { try options().validate(method: method, bits: bits, hasLabels: labels != nil) } catch let e as EncoderError {
+            // The library names options by their keys (learning_rate); here they are options.
+            var text = e.description
+            for key in TrainingOptions.keys.sorted(by: { $0.count > $1.count }) {
+                text = text.replacingOccurrences(of: key, with: "--" + key.replacingOccurrences(of: "_", with: "-"))
+            }
+            throw ValidationError(text)
+        }
     }
 
     func run() throws {
@@ -145,94 +166,20 @@ struct Train: ParsableCommand {
         return y
     }
 
-    private func train(_ x: Matrix, labels y: [Int]?) throws -> (encoder: any HashEncoder, itqLosses: [Double]?, epochs: [EpochReport]?) {
-        var losses: [Double] = []
-        let iterations = epochs ?? 50
-        let record: (Int, Double) -> Void = { losses.append($1) }
-        func itqDone() { if verbose { diagnose("\(method.rawValue): quantisation loss \(losses.first ?? 0) → \(losses.last ?? 0) over \(losses.count) iterations") } }
-        switch method {
-        case .lsh: return (try LinearTraining.lsh(x, bits: bits, seed: seed), nil, nil)
-        case .pcah: return (try LinearTraining.pcah(x, bits: bits), nil, nil)
-        case .itq:
-            let e = try LinearTraining.itq(x, bits: bits, iterations: iterations, seed: seed, progress: record)
-            itqDone()
-            return (e, losses, nil)
-        case .ldaITQ:
-            let e = try LinearTraining.ldaITQ(x, labels: y!, bits: bits, iterations: iterations, seed: seed, progress: record)
-            itqDone()
-            return (e, losses, nil)
-        case .dh, .sdh, .center, .pairwise:
-            return try trainNetwork(x, labels: y)
-        }
-    }
-
-    private func trainNetwork(_ x: Matrix, labels y: [Int]?) throws -> (encoder: any HashEncoder, itqLosses: [Double]?, epochs: [EpochReport]?) {
-        var trainX = x, trainY = y
-        var validate: ((NeuralHashEncoder) -> Double)?
-        if validationQueries > 0, let all = y {
-            guard validationQueries < x.rows else {
-                throw ValidationError("--validation-queries must be smaller than the number of training vectors (\(x.rows)), found \(validationQueries)")
+    private func train(_ x: Matrix, labels y: [Int]?) throws -> TrainingOutcome {
+        let verbose = self.verbose, report = self.report, name = method.rawValue
+        return try method.train(x, labels: y, bits: bits, options: options()) { event in
+            switch event {
+            case .validationSplit(let q, let d, let t):
+                report.say("validation: \(q) held-out queries against \(d) training items; training on \(t)")
+            case .iterations(let losses):
+                if verbose { diagnose("\(name): quantisation loss \(losses.first ?? 0) → \(losses.last ?? 0) over \(losses.count) iterations") }
+            case .epoch(let r):
+                guard verbose else { return }
+                let terms = r.terms.keys.filter { $0 != "total" }.sorted().map { String(format: "%@ %.6g", $0, r.terms[$0]!) }.joined(separator: "  ")
+                diagnose(String(format: "epoch %3d  loss %.6g  ", r.epoch, r.loss) + terms + String(format: "  %.2f s", r.seconds)
+                         + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
             }
-            let split = try ValidationSplit(rows: x.rows, queries: validationQueries, database: validationDatabase, seed: seed)
-            let qx = x.gather(split.queries), dbx = x.gather(split.database)
-            let ql = split.queries.map { [all[$0]] }, dbl = split.database.map { [all[$0]] }
-            trainX = x.gather(split.training)
-            trainY = split.training.map { all[$0] }
-            let b = bits
-            validate = { net in
-                let q = (try? net.encode(qx)) ?? [], d = (try? net.encode(dbx)) ?? []
-                return Evaluation.evaluate(database: d, databaseLabels: dbl, queries: q, queryLabels: ql, bits: b, cutoffs: []).meanAveragePrecisionTieAware
-            }
-            report.say("validation: \(split.queries.count) held-out queries against \(split.database.count) training items; training on \(split.training.count)")
         }
-        var log: [EpochReport] = []
-        let progress: (EpochReport) -> Void = { r in
-            log.append(r)
-            guard verbose else { return }
-            let terms = r.terms.keys.filter { $0 != "total" }.sorted().map { String(format: "%@ %.6g", $0, r.terms[$0]!) }.joined(separator: "  ")
-            diagnose(String(format: "epoch %3d  loss %.6g  ", r.epoch, r.loss) + terms + String(format: "  %.2f s", r.seconds)
-                     + (r.validation.map { String(format: "  validation mAP %.4f", $0) } ?? ""))
-        }
-        let encoder: NeuralHashEncoder
-        switch method {
-        case .center, .pairwise:
-            var c = SupervisedNetworkConfiguration.defaults(loss: method == .center ? .center : .pairwise)
-            c.seed = seed
-            if let epochs {
-                c.epochs = epochs
-                c.minimumSteps = 0
-            }
-            if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
-            if let learningRate { c.learningRate = learningRate }
-            if let schedule { c.schedule = schedule }
-            if let batchSize {
-                guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2 for \(method.rawValue), found \(batchSize)") }
-                c.batchSize = batchSize
-            }
-            if let optimizer { c.optimizer = optimizer }
-            if let quantizationWeight { c.quantizationWeight = quantizationWeight }
-            if let innerProductScale { c.innerProductScale = innerProductScale }
-            encoder = try SupervisedNetworkTraining.train(trainX, labels: trainY!, bits: bits, configuration: c, validate: validate, progress: progress)
-        default:
-            var c = paperRecipe ? DeepHashingConfiguration.paper(bits: bits, supervised: method == .sdh)
-                : DeepHashingConfiguration.defaults(bits: bits, supervised: method == .sdh)
-            c.seed = seed
-            if let epochs { c.epochs = epochs }
-            if let sizes = try hiddenSizes() { c.hiddenSizes = sizes }
-            if let learningRate { c.learningRate = learningRate }
-            if let schedule { c.schedule = schedule }
-            if let batchSize { c.batchSize = batchSize == 0 ? nil : batchSize }
-            if let lambda1 { c.weights.lambda1 = lambda1 }
-            if let lambda2 { c.weights.lambda2 = lambda2 }
-            if let lambda3 { c.weights.lambda3 = lambda3 }
-            if let alpha { c.weights.alpha = alpha }
-            if let pairs { c.pairs = pairs }
-            if paperScaling { c.weights.perItem = false }
-            if let initialization { c.initialization = initialization }
-            if let optimizer { c.optimizer = optimizer }
-            encoder = try DeepHashingTraining.train(trainX, bits: bits, labels: method == .sdh ? trainY : nil, configuration: c,
-                                                    validate: validate, progress: progress)
-        }
-        return (encoder, nil, log)
     }
 }

@@ -231,6 +231,35 @@ final class Flag: @unchecked Sendable {
         #expect(try index.count == 2)
     }
 
+    /// Nonsense training options are refused before any data is read, and a network too large
+    /// for the machine before any memory is allocated (it used to abort the process).
+    @Test func trainRefusesNonsenseOptionsAndOversizedNetworks() throws {
+        let dir = TemporaryDirectory()
+        try writeRandomVectors(dir.sub("x.npy"), rows: 200, columns: 6, seed: 3)
+        let base = ["train", "--bits", "16", "--input", dir.sub("x.npy"), "--output", dir.sub("m.hxm")]
+        let cases: [([String], String)] = [
+            (["--method", "dh", "--learning-rate", "inf"], "--learning-rate must be a finite number above 0, found inf"),
+            (["--method", "dh", "--learning-rate", "nan"], "--learning-rate must be a finite number above 0"),
+            (["--method", "dh", "--learning-rate", "0"], "--learning-rate must be a finite number above 0"),
+            (["--method", "dh", "--lambda1", "-1"], "--lambda1 must be a finite number ≥ 0, found -1"),
+            (["--method", "sdh", "--alpha", "inf"], "--alpha must be a finite number ≥ 0"),
+            (["--method", "center", "--quantization-weight", "-0.5"], "--quantization-weight must be a finite number ≥ 0"),
+            (["--method", "pairwise", "--inner-product-scale", "0"], "--inner-product-scale must be a finite number above 0"),
+            (["--method", "center", "--batch-size", "1"], "--batch-size must be at least 2 for center"),
+            (["--method", "sdh"], "sdh needs --labels, one per training vector"),
+            (["--method", "itq", "--epochs", "-2"], "--epochs must be at least 0"),
+            (["--method", "dh", "--hidden", "0"], "--hidden must be positive sizes"),
+            (["--method", "dh", "--hidden", "100000000"], "--hidden must be one or more layer sizes between 1 and"),
+            (["--method", "dh", "--hidden", "4000000", "--epochs", "1"], "needs about"),
+        ]
+        for (args, message) in cases {
+            let r = try CLI.run(base + args)
+            #expect(r.status != 0 && !r.signaled, "\(args) should fail cleanly")
+            #expect(r.stderr.contains(message), "\(args): '\(r.stderr)' should contain '\(message)'")
+            #expect(!FileManager.default.fileExists(atPath: dir.sub("m.hxm")), "\(args) wrote a model")
+        }
+    }
+
     @Test func helpTextNamesEveryCommand() throws {
         let help = try CLI.run(["--help"])
         for sub in ["create", "add", "remove", "search", "knn", "stat", "verify", "compact", "upgrade", "demo", "train", "encode"] {
