@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "HashIdxVectors", targets: ["HashIdxVectors"]),
         .library(name: "HashEval", targets: ["HashEval"]),
         .executable(name: "hashidx", targets: ["HashIdxCommand"]),
+        // The C API (include/hashidx.h): build it with tools/build-capi.sh, which links the Swift
+        // runtime in and exports hashidx_* only.
+        .library(name: "hashidx_c", type: .dynamic, targets: ["HashIdxC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +38,7 @@ let package = Package(
         // The glue: an index that stores its encoder and takes vectors; encoder files.
         .target(name: "HashIdxVectors", dependencies: ["HashIdx", "HashEncoders", "HashData", "Hamming", "HashEval"]),
         .target(name: "HashEval", dependencies: ["Hamming", "HashIdx"]),
+        .target(name: "HashIdxC", dependencies: ["HashIdx", "HashIdxVectors", "HashEncoders", "HashEval", "HashData", "Hamming"]),
         .executableTarget(
             name: "HashIdxCommand",
             dependencies: ["HashIdx", "Hamming", "HashData", "HashEncoders", "HashIdxVectors", "HashEval", "CFaultGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]

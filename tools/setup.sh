@@ -3,7 +3,7 @@
 # tests use: a C compiler, and an aarch64 cross compiler with qemu-user for the NEON kernels.
 set -euo pipefail
 packages=(liblmdb-dev pkg-config libopenblas-dev liblapacke-dev zlib1g-dev dataset-fashion-mnist
-          gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+          gcc binutils gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

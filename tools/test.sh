@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: `swift test`, then the C test of the distance kernels built with the system's
-# C compiler (every instruction set this CPU has, and HASHIDX_ISA's override) and, when an
+# Runs every test: `swift test`, the C API's test program, then the C test of the distance
+# kernels built with the system's C compiler (every instruction set this CPU has, and
+# HASHIDX_ISA's override) and, when an
 # aarch64 cross compiler and qemu-user are installed (tools/setup.sh installs them), the same C
 # test cross-compiled for aarch64 and run under qemu (the NEON kernels). Ends with one line,
 # "N passed, N failed", counting each Swift test and each C test run; exits non-zero on a failure.
@@ -32,6 +33,19 @@ if cc -O2 -Wall -Werror -I Sources/CHammingKernels/include -o "$work/kernels_tes
     run_c "C kernels, native, HASHIDX_ISA=portable" env HASHIDX_ISA=portable "$work/kernels_test"
 else
     failed=$((failed + 1)); echo "FAILED: the C kernel test does not compile"
+fi
+# The C API: the library as tools/build-capi.sh builds it (exports checked there), and a C
+# program that calls every function of include/hashidx.h against a brute-force oracle.
+if lib=$(bash tools/build-capi.sh); then
+    libdir=$(dirname "$lib")
+    if cc -std=c99 -O1 -Wall -Werror -I include -o "$work/capi_test" Tests/CAPITests/capi_test.c \
+          -L "$libdir" -lhashidx_c -lpthread -lm -Wl,-rpath,"$libdir"; then
+        run_c "C API" "$work/capi_test"
+    else
+        failed=$((failed + 1)); echo "FAILED: the C API test does not compile"
+    fi
+else
+    failed=$((failed + 1)); echo "FAILED: the C API library does not build"
 fi
 if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then
     if aarch64-linux-gnu-gcc -O2 -Wall -Werror -static -I Sources/CHammingKernels/include -o "$work/kernels_test_arm" "${sources[@]}"; then

@@ -141,6 +141,9 @@ public enum HashIdxStatus: Int32, Sendable, CaseIterable {
     case storage = 18
     /// A failure the library did not expect (a bug): the message says what.
     case `internal` = 19
+    /// A file other than the index (an encoder file, a vector or label file) is missing,
+    /// unreadable, malformed or cannot be written.
+    case file = 20
 
     /// The status's name, as the C header spells it without its `HASHIDX_` prefix.
     public var name: String {
@@ -165,6 +168,7 @@ public enum HashIdxStatus: Int32, Sendable, CaseIterable {
         case .full: "FULL"
         case .storage: "STORAGE"
         case .internal: "INTERNAL"
+        case .file: "FILE"
         }
     }
 }

@@ -37,20 +37,43 @@ extension HashIndex {
     ///   code has a one in its padding bits, before anything is written.
     @discardableResult
     public func insert(ids: [UInt64], packedCodes: [UInt8]) throws(HashIdxError) -> InsertSummary {
-        guard packedCodes.count == ids.count * codeBytes else {
-            throw .code(.wrongLength(expectedBytes: ids.count * codeBytes, foundBytes: packedCodes.count, bits: bits))
+        try insert(packedCodes: packedCodes, count: ids.count) { _ in ids }.summary
+    }
+
+    /// Inserts codes packed back to back under the ids c, c + 1, …, where c is the number of
+    /// codes stored when the write begins (faiss's sequential ids), in one write transaction.
+    /// Where codes were removed, c may be an id still in use, which then gets the new code:
+    /// give ids to ``insert(ids:packedCodes:)`` when codes are removed.
+    /// - Returns: the first id given, and what the insert did.
+    @discardableResult
+    public func append(packedCodes: [UInt8]) throws(HashIdxError) -> (firstID: UInt64, summary: InsertSummary) {
+        guard packedCodes.count % codeBytes == 0 else {
+            throw .code(.wrongLength(expectedBytes: (packedCodes.count / codeBytes + 1) * codeBytes, foundBytes: packedCodes.count, bits: bits))
+        }
+        let n = packedCodes.count / codeBytes
+        return try insert(packedCodes: packedCodes, count: n) { stored in (0..<n).map { UInt64(stored + $0) } }
+    }
+
+    /// The insert behind both: `ids` gives the batch's ids from the count stored at the start
+    /// of the write transaction.
+    private func insert(packedCodes: [UInt8], count: Int,
+                        ids makeIDs: (Int) -> [UInt64]) throws(HashIdxError) -> (firstID: UInt64, summary: InsertSummary) {
+        guard packedCodes.count == count * codeBytes else {
+            throw .code(.wrongLength(expectedBytes: count * codeBytes, foundBytes: packedCodes.count, bits: bits))
         }
         if bits & 7 != 0 {
-            for i in 0..<ids.count where packedCodes[i * codeBytes + codeBytes - 1] >> UInt8(bits & 7) != 0 {
+            for i in 0..<count where packedCodes[i * codeBytes + codeBytes - 1] >> UInt8(bits & 7) != 0 {
                 throw .code(.paddingBitsSet(bits: bits))
             }
         }
-        // The last occurrence of an id wins.
-        let order = RadixSort.lastOccurrences(ids)
         // Room for a merge: the codes again, their ids, and a sealed posting per table and code.
-        let reserve = packedCodes.count * 2 + ids.count * (16 + 6 * layout.count)
+        let reserve = packedCodes.count * 2 + count * (16 + 6 * layout.count)
         return try write("insert", reserve: reserve) { txn in
-            try self.insertRows(txn, ids: ids, packed: packedCodes, order: order)
+            let stored = try WriteState(txn, index: self).count
+            let ids = makeIDs(stored)
+            // The last occurrence of an id wins.
+            let order = RadixSort.lastOccurrences(ids)
+            return (ids.first ?? UInt64(stored), try self.insertRows(txn, ids: ids, packed: packedCodes, order: order))
         }
     }
 

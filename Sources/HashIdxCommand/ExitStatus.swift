@@ -36,7 +36,7 @@ enum ExitStatus: Int32 {
             case .invalidArgument, .badCode, .codeWidth, .invalidRadius, .invalidK: return .dataError
             case .notAnIndex: return .noInput
             case .alreadyExists: return .cannotCreate
-            case .newerFormat, .olderFormat, .corrupt, .encoder: return .dataError
+            case .newerFormat, .olderFormat, .corrupt, .encoder, .file: return .dataError
             case .readOnly, .permissionDenied: return .noPermission
             case .busy, .alreadyOpen: return .temporaryFailure
             case .full, .storage: return .ioError

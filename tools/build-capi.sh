@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the C API, include/hashidx.h's library: .build/capi/release/libhashidx_c.so, in release
+# mode, with the Swift runtime linked in (-static-stdlib: it loads where Swift is not installed)
+# and only hashidx_* exported (include/hashidx.map). Both are command-line flags, so that
+# Package.swift stays free of unsafe flags. Prints the library's path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product hashidx_c --scratch-path .build/capi \
+    -Xswiftc -static-stdlib -Xlinker --version-script="$PWD/include/hashidx.map" >&2
+lib="$PWD/.build/capi/release/libhashidx_c.so"
+# Refuse a library that exports anything but the API.
+leaked=$(readelf --dyn-syms -W "$lib" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" {print $8}' | grep -v '^hashidx_' || true)
+if [ -n "$leaked" ]; then
+    echo "libhashidx_c.so exports symbols outside hashidx_*:" >&2
+    echo "$leaked" | head -20 >&2
+    exit 1
+fi
+echo "$lib"
