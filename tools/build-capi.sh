@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product hashidx_c --scratch-path .build/capi \
-    -Xswiftc -static-stdlib -Xlinker --version-script="$PWD/include/hashidx.map" >&2
+    -Xswiftc -static-stdlib -Xlinker --version-script="$PWD/include/hashidx.map" -Xlinker --strip-debug >&2
 lib="$PWD/.build/capi/release/libhashidx_c.so"
 # Refuse a library that exports anything but the API.
 leaked=$(readelf --dyn-syms -W "$lib" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" {print $8}' | grep -v '^hashidx_' || true)

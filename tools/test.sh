@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: `swift test`, the C API's test program, then the C test of the distance
+# Runs every test: `swift test`; the C API's test program; the Python package's pytest, and its
+# repaired wheel where Swift and the system libraries are hidden; the C test of the distance
 # kernels built with the system's C compiler (every instruction set this CPU has, and
-# HASHIDX_ISA's override) and, when an
-# aarch64 cross compiler and qemu-user are installed (tools/setup.sh installs them), the same C
-# test cross-compiled for aarch64 and run under qemu (the NEON kernels). Ends with one line,
-# "N passed, N failed", counting each Swift test and each C test run; exits non-zero on a failure.
+# HASHIDX_ISA's override) and, when an aarch64 cross compiler and qemu-user are installed
+# (tools/setup.sh installs them), the same C test cross-compiled for aarch64 and run under qemu
+# (the NEON kernels). Ends with one line, "N passed, N failed", counting each Swift test, each
+# pytest test and each C or wheel run; exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -47,6 +48,21 @@ if lib=$(bash tools/build-capi.sh); then
 else
     failed=$((failed + 1)); echo "FAILED: the C API library does not build"
 fi
+# The Python package: installed with pip into a fresh virtual environment (which builds the C
+# API library through the package's build hook), then pytest; each pytest test counts once.
+# Then the repaired wheel, installed where Swift and the system libraries are hidden.
+echo "== Python package"
+if python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q ./python pytest hypothesis; then
+    "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings python/tests 2>&1 | tee "$work/pytest.log"
+    py_status=${PIPESTATUS[0]}
+    py_passed=$(grep -oE "[0-9]+ passed" "$work/pytest.log" | tail -1 | awk '{s += $1} END {print s + 0}')
+    py_failed=$(grep -oE "[0-9]+ (failed|errors?)" "$work/pytest.log" | awk '{s += $1} END {print s + 0}')
+    if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then py_failed=1; fi
+    passed=$((passed + py_passed)); failed=$((failed + py_failed))
+else
+    failed=$((failed + 1)); echo "FAILED: the Python package does not install"
+fi
+run_c "Python wheel, repaired, without Swift or system libraries" bash tools/wheel-check.sh
 if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then
     if aarch64-linux-gnu-gcc -O2 -Wall -Werror -static -I Sources/CHammingKernels/include -o "$work/kernels_test_arm" "${sources[@]}"; then
         run_c "C kernels, aarch64 under qemu-user" qemu-aarch64 "$work/kernels_test_arm"

@@ -1,0 +1,433 @@
+"""Indexes and encoders over the C API."""
+
+import ctypes
+import json
+import os
+import threading
+from ctypes import c_char_p, c_int, c_size_t, c_uint64, c_void_p
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._native import QueryStats, call, pointer
+from .errors import ClosedError, InvalidArgumentError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _path(path: PathLike) -> bytes:
+    return os.fsencode(os.fspath(path))
+
+
+def _threads(threads: Optional[int]) -> int:
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise InvalidArgumentError(f"threads must be None (every core) or an integer of at least 1, found {threads!r}")
+    return int(threads)
+
+
+def _integer(value, name: str, minimum: Optional[int] = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{name} must be an integer, found {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise InvalidArgumentError(f"{name} must be at least {minimum}, found {value}")
+    if value > 2**31 - 1:
+        raise InvalidArgumentError(f"{name} must be below 2**31, found {value}")
+    return value
+
+
+def _codes(x, code_bytes: int, name: str) -> np.ndarray:
+    """`x` as a C-contiguous (n, code_bytes) uint8 array: refuses other dtypes and shapes; copies
+    only to make a strided array contiguous."""
+    if not isinstance(x, np.ndarray):
+        raise InvalidArgumentError(f"{name} must be a numpy array of uint8, shape (n, {code_bytes}); found {type(x).__name__}")
+    if x.dtype != np.uint8:
+        raise InvalidArgumentError(f"{name} must have dtype uint8 (packed codes, shape (n, {code_bytes})); found {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != code_bytes:
+        raise InvalidArgumentError(f"{name} must have shape (n, {code_bytes}): one packed code per row; found shape {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+def _vectors(x, name: str) -> np.ndarray:
+    """`x` as a C-contiguous (n, d) float32 array (float64 and other real dtypes are converted)."""
+    if not isinstance(x, np.ndarray):
+        raise InvalidArgumentError(f"{name} must be a numpy array of float32, shape (n, d); found {type(x).__name__}")
+    if x.dtype.kind not in "fiu" or x.dtype == np.bool_:
+        raise InvalidArgumentError(f"{name} must hold real numbers (float32), found dtype {x.dtype}")
+    if x.ndim != 2:
+        raise InvalidArgumentError(f"{name} must have shape (n, d): one vector per row; found shape {x.shape}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _ids(ids, n: int) -> Optional[np.ndarray]:
+    if ids is None:
+        return None
+    if not isinstance(ids, np.ndarray):
+        ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.shape[0] != n:
+        raise InvalidArgumentError(f"ids must have shape ({n},): one id per row; found shape {ids.shape}")
+    if ids.size == 0:
+        return np.empty(0, dtype=np.uint64)
+    if ids.dtype == np.uint64:
+        return np.ascontiguousarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"ids must be integers (int64 or uint64), found dtype {ids.dtype}")
+    if ids.size and ids.min() < 0:
+        raise InvalidArgumentError(f"ids must be at least 0, found {int(ids.min())}")
+    return np.ascontiguousarray(ids, dtype=np.uint64)
+
+
+def _stats_dicts(stats) -> list:
+    return [{"lookups": s.lookups, "candidates": s.candidates, "duplicates": s.duplicates,
+             "radius_reached": s.radius_reached, "path": "scan" if s.scanned else "probe",
+             "switched_to_scan": bool(s.switched_to_scan), "seconds": s.seconds} for s in stats]
+
+
+class Encoder:
+    """A trained hashing encoder: float32 vectors of `dim` dimensions to `bits`-bit codes.
+
+    Made by :func:`hashidx.train`, :func:`hashidx.load_encoder` or :meth:`Index.encoder`."""
+
+    def __init__(self, handle: int):
+        self._handle = handle
+        bits, dim, method = c_int(), c_size_t(), c_char_p()
+        call("hashidx_encoder_info", handle, ctypes.byref(bits), ctypes.byref(dim), ctypes.byref(method))
+        self.bits: int = bits.value
+        """Code width in bits."""
+        self.dim: int = dim.value
+        """Input dimension."""
+        self.method: str = method.value.decode()
+        """The method it was trained with ("itq", "center", ...)."""
+
+    @property
+    def code_bytes(self) -> int:
+        """Bytes per packed code, ceil(bits / 8)."""
+        return (self.bits + 7) // 8
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Codes of the rows of `x` ((n, dim) float32; other real dtypes are converted), packed as
+        (n, ceil(bits/8)) uint8, bit i of a code = bit i % 8 of byte i // 8 (packbits, little).
+
+        Raises InvalidArgumentError for a wrong shape, EncoderError for NaN or infinite values."""
+        x = _vectors(x, "x")
+        out = np.empty((x.shape[0], self.code_bytes), dtype=np.uint8)
+        call("hashidx_encode", self._handle, pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
+             pointer(out, ctypes.c_uint8), self.code_bytes)
+        return out
+
+    def save(self, path: PathLike) -> None:
+        """Writes the encoder to `path` (written aside and renamed: the old file or the whole new one)."""
+        call("hashidx_encoder_save", self._handle, _path(path))
+
+    def __repr__(self) -> str:
+        return f"<hashidx.Encoder {self.method} {self.dim} -> {self.bits} bits>"
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", 0), 0
+        if handle and _native is not None:
+            _native.lib.hashidx_encoder_free(handle)
+
+
+class Index:
+    """An open hashidx index of `bits`-bit binary codes (made by :func:`hashidx.create` or
+    :func:`hashidx.open`).
+
+    Thread-safe: any number of threads may search while one writes; writes are serialised.
+    Use it as a context manager, or call :meth:`close`; the index also closes when collected.
+
+    Codes are numpy uint8 arrays of shape (n, ceil(bits/8)), packed as
+    ``np.packbits(bits, axis=1, bitorder="little")`` packs them (faiss's binary layout); padding
+    bits past `bits` must be zero. Ids are unsigned 64-bit; results give them as int64, bit for bit.
+    """
+
+    def __init__(self, handle: int, path: PathLike):
+        self._handle = handle
+        self._lock = threading.Lock()
+        self.path = os.fspath(path)
+        bits, m, code_bytes, read_only = c_int(), c_int(), c_size_t(), c_int()
+        call("hashidx_info", handle, ctypes.byref(bits), ctypes.byref(m), ctypes.byref(code_bytes), ctypes.byref(read_only))
+        self.bits: int = bits.value
+        """Code width B in bits."""
+        self.substrings: int = m.value
+        """The substring count m of multi-index hashing."""
+        self.code_bytes: int = code_bytes.value
+        """Bytes per packed code, ceil(B / 8)."""
+        self.read_only: bool = bool(read_only.value)
+
+    # -- lifetime --
+
+    def close(self) -> None:
+        """Closes the index (waits for calls in flight in other threads). Later calls raise
+        ClosedError; closing twice does nothing."""
+        with self._lock:
+            handle, self._handle = self._handle, 0
+        if handle:
+            call("hashidx_close", handle)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle == 0
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", 0), 0
+        if handle and _native is not None:
+            _native.lib.hashidx_close(handle)
+
+    def _h(self) -> int:
+        handle = self._handle
+        if not handle:
+            raise ClosedError(f"the index '{self.path}' was closed; open it again to use it")
+        return handle
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self)} codes"
+        return f"<hashidx.Index '{self.path}' {self.bits} bits, m={self.substrings}, {state}>"
+
+    # -- writes --
+
+    def add(self, codes: np.ndarray, ids=None) -> Tuple[int, int]:
+        """Stores `codes` ((n, code_bytes) uint8) in one transaction: all of them or, on error, none.
+
+        `ids`: (n,) integers ≥ 0 (uint64 or int64). An id already stored gets the new code
+        (upsert); a repeated id's last code wins. Without ids, codes get c, c+1, ..., c+n-1
+        where c is the count stored when the write begins (faiss's sequential ids; after
+        removals c may be an id still in use, which is then replaced: pass ids then).
+        Returns (inserted, replaced)."""
+        codes = _codes(codes, self.code_bytes, "codes")
+        ids = _ids(ids, codes.shape[0])
+        inserted, replaced = c_uint64(), c_uint64()
+        call("hashidx_add", self._h(), pointer(ids, c_uint64), pointer(codes, ctypes.c_uint8), codes.shape[0],
+             self.code_bytes, ctypes.byref(inserted), ctypes.byref(replaced))
+        return inserted.value, replaced.value
+
+    def remove(self, ids) -> int:
+        """Removes the codes of `ids` in one transaction (ids not stored are ignored); returns
+        how many were removed."""
+        ids = np.atleast_1d(np.asarray(ids))
+        ids = _ids(ids, ids.shape[0])
+        removed = c_uint64()
+        call("hashidx_remove", self._h(), pointer(ids, c_uint64), ids.shape[0], ctypes.byref(removed))
+        return removed.value
+
+    def compact(self) -> int:
+        """Merges recent rows into the sealed base and drops removed rows; returns the count."""
+        live = c_uint64()
+        call("hashidx_compact", self._h(), ctypes.byref(live))
+        return live.value
+
+    # -- reads --
+
+    def __len__(self) -> int:
+        count = c_uint64()
+        call("hashidx_count", self._h(), ctypes.byref(count))
+        return count.value
+
+    @property
+    def ntotal(self) -> int:
+        """The number of stored codes (faiss's name for len(index))."""
+        return len(self)
+
+    def get(self, id: int) -> Optional[np.ndarray]:
+        """The stored code of `id` as a (code_bytes,) uint8 array, or None."""
+        out = np.empty(self.code_bytes, dtype=np.uint8)
+        found = c_int()
+        call("hashidx_get", self._h(), c_uint64(_integer_id(id)), pointer(out, ctypes.c_uint8), self.code_bytes, ctypes.byref(found))
+        return out if found.value else None
+
+    def search(self, queries: np.ndarray, k: int, threads: Optional[int] = None,
+               return_stats: bool = False):
+        """Exact k nearest neighbours of each query ((nq, code_bytes) uint8).
+
+        Returns (D, I): (nq, k) int32 Hamming distances and int64 ids, each row sorted by
+        (distance, id): ties at the k-th distance go to the smaller id. Where fewer than k codes
+        are stored, the rest of the row is distance -1, id -1. With `return_stats`, also a list
+        of per-query counters. `threads`: None uses every core."""
+        queries = _codes(queries, self.code_bytes, "queries")
+        k = _integer(k, "k")
+        if k < 1:
+            raise InvalidArgumentError(f"k must be at least 1, found {k}")
+        nq = queries.shape[0]
+        D = np.empty((nq, k), dtype=np.int32)
+        I = np.empty((nq, k), dtype=np.int64)
+        stats = (QueryStats * nq)() if return_stats else None
+        call("hashidx_search", self._h(), pointer(queries, ctypes.c_uint8), nq, self.code_bytes, k, _threads(threads),
+             pointer(D, ctypes.c_int32), pointer(I, ctypes.c_int64), stats)
+        return (D, I, _stats_dicts(stats)) if return_stats else (D, I)
+
+    def range_search(self, queries: np.ndarray, radius: int, threads: Optional[int] = None,
+                     return_stats: bool = False):
+        """Every stored code within Hamming distance `radius` of each query, INCLUSIVE
+        (distance <= radius; faiss's binary range_search is strict, distance < radius).
+
+        Returns (lims, D, I) as faiss does: query i's results are D[lims[i]:lims[i+1]] (int32)
+        and I[lims[i]:lims[i+1]] (int64), sorted by (distance, id); lims has nq + 1 entries."""
+        queries = _codes(queries, self.code_bytes, "queries")
+        radius = _integer(radius, "radius")
+        return _range(self._h(), "hashidx_range_search", queries, ctypes.c_uint8, self.code_bytes, radius, threads, return_stats)
+
+    def stats(self) -> dict:
+        """Size and shape: format version, bits, m, count, rows, file and map bytes, tables."""
+        text = c_void_p()
+        call("hashidx_stat_json", self._h(), ctypes.byref(text))
+        try:
+            return json.loads(ctypes.string_at(text.value).decode())
+        finally:
+            _native.lib.hashidx_free(text)
+
+    def verify(self) -> int:
+        """Checks every invariant of the stored format; returns the number of codes checked.
+        Raises CorruptError naming the first broken invariant."""
+        checked = c_uint64()
+        call("hashidx_verify", self._h(), ctypes.byref(checked))
+        return checked.value
+
+    def export(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Every stored (id, code) from one consistent snapshot: (ids (n,) uint64, codes (n, code_bytes) uint8)."""
+        id_parts, code_parts = [], []
+        code_bytes = self.code_bytes
+
+        def collect(_context, ids, codes, n):
+            id_parts.append(np.ctypeslib.as_array(ids, (n,)).copy())
+            code_parts.append(np.ctypeslib.as_array(codes, (n * code_bytes,)).copy().reshape(n, code_bytes))
+            return 0
+
+        call("hashidx_export", self._h(), _native.EXPORT_CALLBACK(collect), None)
+        if not id_parts:
+            return np.empty(0, dtype=np.uint64), np.empty((0, code_bytes), dtype=np.uint8)
+        return np.concatenate(id_parts), np.concatenate(code_parts)
+
+    # -- vectors, through the stored encoder --
+
+    def encoder(self) -> Encoder:
+        """The encoder stored in the index (EncoderError if it has none)."""
+        handle = c_uint64()
+        call("hashidx_index_encoder", self._h(), ctypes.byref(handle))
+        return Encoder(handle.value)
+
+    def add_vectors(self, x: np.ndarray, ids=None) -> Tuple[int, int]:
+        """Encodes the rows of `x` ((n, dim) float32) with the stored encoder and adds them (see :meth:`add`)."""
+        x = _vectors(x, "x")
+        ids = _ids(ids, x.shape[0])
+        inserted, replaced = c_uint64(), c_uint64()
+        call("hashidx_add_vectors", self._h(), pointer(ids, c_uint64), pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
+             ctypes.byref(inserted), ctypes.byref(replaced))
+        return inserted.value, replaced.value
+
+    def search_vectors(self, x: np.ndarray, k: int, threads: Optional[int] = None, return_stats: bool = False):
+        """:meth:`search` for float32 query vectors, encoded by the stored encoder."""
+        x = _vectors(x, "x")
+        k = _integer(k, "k")
+        if k < 1:
+            raise InvalidArgumentError(f"k must be at least 1, found {k}")
+        nq = x.shape[0]
+        D = np.empty((nq, k), dtype=np.int32)
+        I = np.empty((nq, k), dtype=np.int64)
+        stats = (QueryStats * nq)() if return_stats else None
+        call("hashidx_search_vectors", self._h(), pointer(x, ctypes.c_float), nq, x.shape[1], k, _threads(threads),
+             pointer(D, ctypes.c_int32), pointer(I, ctypes.c_int64), stats)
+        return (D, I, _stats_dicts(stats)) if return_stats else (D, I)
+
+    def range_search_vectors(self, x: np.ndarray, radius: int, threads: Optional[int] = None, return_stats: bool = False):
+        """:meth:`range_search` for float32 query vectors, encoded by the stored encoder."""
+        x = _vectors(x, "x")
+        radius = _integer(radius, "radius")
+        return _range(self._h(), "hashidx_range_search_vectors", x, ctypes.c_float, x.shape[1], radius, threads, return_stats)
+
+
+def _integer_id(id) -> int:
+    if isinstance(id, bool) or not isinstance(id, (int, np.integer)) or not 0 <= int(id) < 2**64:
+        raise InvalidArgumentError(f"an id must be an integer between 0 and 2**64 - 1, found {id!r}")
+    return int(id)
+
+
+def _range(handle, function, queries, ctype, width, radius, threads, return_stats):
+    nq = queries.shape[0]
+    lims = np.empty(nq + 1, dtype=np.uintp)
+    result = c_uint64()
+    stats = (QueryStats * nq)() if return_stats else None
+    call(function, handle, pointer(queries, ctype), nq, width, radius, _threads(threads), pointer(lims, c_size_t),
+         ctypes.byref(result), stats)
+    try:
+        d_ptr, i_ptr, total = _native.i32p(), _native.i64p(), c_size_t()
+        call("hashidx_range_result_get", result.value, ctypes.byref(d_ptr), ctypes.byref(i_ptr), ctypes.byref(total))
+        n = total.value
+        D = np.ctypeslib.as_array(d_ptr, (n,)).copy() if n else np.empty(0, dtype=np.int32)
+        I = np.ctypeslib.as_array(i_ptr, (n,)).copy() if n else np.empty(0, dtype=np.int64)
+    finally:
+        _native.lib.hashidx_range_result_free(result.value)
+    lims = lims.astype(np.int64)
+    return (lims, D, I, _stats_dicts(stats)) if return_stats else (lims, D, I)
+
+
+def create(path: PathLike, bits: Optional[int] = None, substrings: Optional[int] = None,
+           expected_count: Optional[int] = None, encoder: Optional[Encoder] = None) -> Index:
+    """Creates an empty index in directory `path` (made if missing; an existing one must be empty)
+    and opens it for reading and writing.
+
+    `bits`: code width, 8..1024 (taken from `encoder` when one is given: the encoder is stored in
+    the index, for :meth:`Index.add_vectors` and the vector searches). `substrings`: m, or None
+    to choose it from `expected_count` (the number of codes expected, default one million).
+    Raises AlreadyExistsError, BadCodeError (bits or m), PermissionDeniedError, FullError."""
+    m = 0 if substrings is None else _integer(substrings, "substrings", 1)
+    expected = 0 if expected_count is None else _integer_id(expected_count)
+    handle = c_uint64()
+    if encoder is not None:
+        if not isinstance(encoder, Encoder):
+            raise InvalidArgumentError(f"encoder must be a hashidx.Encoder, found {type(encoder).__name__}")
+        if bits is not None and bits != encoder.bits:
+            raise InvalidArgumentError(f"bits={bits} differs from the encoder's {encoder.bits} bits")
+        call("hashidx_create_with_encoder", _path(path), encoder._handle, m, expected, ctypes.byref(handle))
+    else:
+        if bits is None:
+            raise InvalidArgumentError("create needs bits= (or encoder=)")
+        call("hashidx_create", _path(path), _integer(bits, "bits"), m, expected, ctypes.byref(handle))
+    return Index(handle.value, path)
+
+
+def open(path: PathLike, readonly: bool = False) -> Index:
+    """Opens the index in `path`; `readonly` for queries only (many processes may read an index
+    while one writes). Raises NotAnIndexError, NewerFormatError, CorruptError, AlreadyOpenError."""
+    handle = c_uint64()
+    call("hashidx_open", _path(path), 1 if readonly else 0, ctypes.byref(handle))
+    return Index(handle.value, path)
+
+
+def train(method: str, x: np.ndarray, bits: int, labels=None, threads: Optional[int] = None, **options) -> Encoder:
+    """Trains an encoder of `bits` bits on the rows of `x` ((n, d) float32).
+
+    `method`: "lsh", "pcah", "itq", "lda-itq", "dh", "sdh", "center" or "pairwise"; `labels`
+    ((n,) integers) are needed by lda-itq, sdh, center and pairwise. `options` are those of
+    `hashidx train`, by name: seed, epochs, hidden (a list of sizes), learning_rate, schedule,
+    batch_size, optimizer, quantization_weight, inner_product_scale, lambda1, lambda2, lambda3,
+    alpha, pairs, paper_recipe, paper_scaling, initialization, validation_queries,
+    validation_database. Unknown or out-of-range options and networks too large for this
+    machine raise InvalidArgumentError before training starts. `threads`: linear-algebra threads."""
+    x = _vectors(x, "x")
+    y = None
+    if labels is not None:
+        y = np.asarray(labels)
+        if y.ndim != 1 or y.shape[0] != x.shape[0] or y.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"labels must be ({x.shape[0]},) integers, one per vector; found shape {y.shape}, dtype {y.dtype}")
+        y = np.ascontiguousarray(y, dtype=np.int64)
+    text = json.dumps(options, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+    handle = c_uint64()
+    call("hashidx_train", str(method).encode(), pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
+         pointer(y, ctypes.c_int64), _integer(bits, "bits"), text.encode(), 0 if threads is None else _threads(threads),
+         ctypes.byref(handle))
+    return Encoder(handle.value)
+
+
+def load_encoder(path: PathLike) -> Encoder:
+    """Reads an encoder saved by :meth:`Encoder.save` or `hashidx train`. Raises FileError."""
+    handle = c_uint64()
+    call("hashidx_encoder_load", _path(path), ctypes.byref(handle))
+    return Encoder(handle.value)

@@ -1,0 +1,64 @@
+"""Retrieval quality of binary codes against class labels, as `hashidx eval` computes it.
+
+The database is ranked by Hamming distance to each query; an item is relevant when its label
+equals the query's. Codes are packed uint8 arrays, shape (n, ceil(bits/8))."""
+
+import ctypes
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import _native
+from ._index import _codes, _threads
+from .errors import InvalidArgumentError
+
+
+def _labels(y, n: int, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n or y.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{name} must be ({n},) integers, one class label per code; found shape {y.shape}, dtype {y.dtype}")
+    return np.ascontiguousarray(y, dtype=np.int64)
+
+
+def evaluate(database: np.ndarray, queries: np.ndarray, database_labels, query_labels, bits: Optional[int] = None,
+             cutoffs: Sequence[int] = (100, 1000), threads: Optional[int] = None) -> dict:
+    """Every metric at once: ``map_tie_aware`` (codes at equal distance share their average
+    precision), ``map`` (ties broken by database order), ``map_at`` and ``precision_at`` (dicts by
+    cutoff K: mAP and precision of the top K), and ``precision_within_radius`` (a list, index r:
+    mean precision of the items within distance r, queries retrieving nothing counting 0).
+    `bits` defaults to 8 x the code bytes."""
+    if not isinstance(database, np.ndarray) or database.ndim != 2:
+        raise InvalidArgumentError("database must be a 2-D uint8 array of packed codes, shape (n, code_bytes)")
+    code_bytes = database.shape[1]
+    bits = code_bytes * 8 if bits is None else bits
+    if not isinstance(bits, (int, np.integer)) or (int(bits) + 7) // 8 != code_bytes:
+        raise InvalidArgumentError(f"bits={bits} does not fit codes of {code_bytes} bytes")
+    database = _codes(database, code_bytes, "database")
+    queries = _codes(queries, code_bytes, "queries")
+    db_labels = _labels(database_labels, database.shape[0], "database_labels")
+    q_labels = _labels(query_labels, queries.shape[0], "query_labels")
+    cuts = np.ascontiguousarray([int(c) for c in cutoffs], dtype=np.uintp)
+    if any(int(c) < 1 for c in cutoffs):
+        raise InvalidArgumentError(f"cutoffs must be at least 1, found {list(cutoffs)}")
+    out = _native.Evaluation()
+    map_at = np.zeros(len(cuts), dtype=np.float64)
+    p_at = np.zeros(len(cuts), dtype=np.float64)
+    within = np.zeros(int(bits) + 1, dtype=np.float64)
+    dp = ctypes.POINTER(ctypes.c_double)
+    _native.call("hashidx_evaluate", _native.pointer(database, ctypes.c_uint8), database.shape[0],
+                 _native.pointer(queries, ctypes.c_uint8), queries.shape[0], int(bits),
+                 _native.pointer(db_labels, ctypes.c_int64), _native.pointer(q_labels, ctypes.c_int64),
+                 _native.pointer(cuts, ctypes.c_size_t), len(cuts), _threads(threads), ctypes.byref(out),
+                 map_at.ctypes.data_as(dp), p_at.ctypes.data_as(dp), within.ctypes.data_as(dp))
+    return {"map_tie_aware": out.map_tie_aware, "map": out.map,
+            "map_at": {int(c): float(v) for c, v in zip(cuts, map_at)},
+            "precision_at": {int(c): float(v) for c, v in zip(cuts, p_at)},
+            "precision_within_radius": within.tolist(), "queries": out.queries, "database": out.database}
+
+
+def mean_average_precision(database: np.ndarray, queries: np.ndarray, database_labels, query_labels,
+                           bits: Optional[int] = None, tie_aware: bool = True) -> float:
+    """Mean average precision of the ranking by Hamming distance; `tie_aware` (the default)
+    averages over every order of the codes at equal distance instead of taking database order."""
+    report = evaluate(database, queries, database_labels, query_labels, bits=bits, cutoffs=())
+    return report["map_tie_aware"] if tie_aware else report["map"]
