@@ -32,6 +32,9 @@ public enum EncoderError: Error, Equatable, Sendable, CustomStringConvertible {
     case newerArchive(method: String, found: Int, supported: Int)
     case unknownMethod(String)
     case invalidConfiguration(String)
+    /// A training option out of range or malformed, named by its key (`learning_rate`): refused
+    /// before any work.
+    case invalidOption(String)
     case labelsMismatch(expected: Int, found: Int)
     case linearAlgebra(String)
 
@@ -43,6 +46,7 @@ public enum EncoderError: Error, Equatable, Sendable, CustomStringConvertible {
         case .newerArchive(let m, let f, let s): return "the \(m) encoder has archive version \(f), newer than the newest this build reads (\(s))"
         case .unknownMethod(let m): return "unknown encoder method '\(m)'; expected one of \(HashingMethod.names)"
         case .invalidConfiguration(let why): return why
+        case .invalidOption(let why): return why
         case .labelsMismatch(let e, let f): return "expected one label per training vector (\(e)), found \(f)"
         case .linearAlgebra(let why): return why
         }

@@ -26,6 +26,7 @@ func describe(_ error: any Error) -> (HashIdxStatus, String) {
     case let e as HashIdxError: return (e.status, e.description)
     case let e as EncoderError:
         if case .invalidConfiguration = e { return (.invalidArgument, e.description) }
+        if case .invalidOption = e { return (.invalidArgument, e.description) }
         if case .labelsMismatch = e { return (.invalidArgument, e.description) }
         if case .dimensionMismatch = e { return (.invalidArgument, e.description) }
         return (.encoder, e.description)

@@ -127,13 +127,18 @@ struct Train: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         // The library's own checks, before any file is read.
         do { try options().validate(method: method, bits: bits, hasLabels: labels != nil) } catch let e as EncoderError {
-            // The library names options by their keys (learning_rate); here they are options.
-            var text = e.description
-            for key in TrainingOptions.keys.sorted(by: { $0.count > $1.count }) {
-                text = text.replacingOccurrences(of: key, with: "--" + key.replacingOccurrences(of: "_", with: "-"))
-            }
-            throw ValidationError(text)
+            throw Self.usage(e) ?? e
         }
+    }
+
+    /// A refused option as a usage error (exit 64) naming the option as typed: the library names
+    /// options by their keys (learning_rate), the command by its flags (--learning-rate).
+    static func usage(_ error: EncoderError) -> ValidationError? {
+        guard case .invalidOption(var text) = error else { return nil }
+        for key in TrainingOptions.keys.sorted(by: { $0.count > $1.count }) {
+            text = text.replacingOccurrences(of: key, with: "--" + key.replacingOccurrences(of: "_", with: "-"))
+        }
+        return ValidationError(text)
     }
 
     func run() throws {
@@ -144,7 +149,8 @@ struct Train: ParsableCommand {
         let x = try loadVectors(input)
         report.say("read \(x.rows) vectors of \(x.columns) dimensions from \(input)")
         let y = try readLabels(count: x.rows)
-        let trained = try train(x, labels: y)
+        let trained: TrainingOutcome
+        do { trained = try train(x, labels: y) } catch let e as EncoderError { throw Self.usage(e) ?? e }
         try EncoderArchive.save(trained.encoder, to: output)
         let seconds = Date().timeIntervalSince(start)
         let settings = trained.encoder.archive().settings

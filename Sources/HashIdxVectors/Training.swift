@@ -81,14 +81,14 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if trimmed.isEmpty { return TrainingOptions() }
         let data = Data(trimmed.utf8)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .invalidConfiguration("training options must be a JSON object like {\"epochs\": 10}, found '\(trimmed.prefix(80))'")
+            throw .invalidOption("training options must be a JSON object like {\"epochs\": 10}, found '\(trimmed.prefix(80))'")
         }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidConfiguration("unknown training option '\(unknown)'; expected one of \(known.sorted().joined(separator: ", "))")
+            throw .invalidOption("unknown training option '\(unknown)'; expected one of \(known.sorted().joined(separator: ", "))")
         }
         do { return try JSONDecoder().decode(TrainingOptions.self, from: data) } catch {
-            throw .invalidConfiguration("training options: \(Self.describe(error))")
+            throw .invalidOption("training options: \(Self.describe(error))")
         }
     }
 
@@ -104,7 +104,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Checks every setting against what `method` accepts, before any data is read or memory
     /// allocated: finite, positive rates; non-negative weights; sizes in range.
     public func validate(method: HashingMethod, bits: Int, hasLabels: Bool) throws(EncoderError) {
-        func bad(_ why: String) -> EncoderError { .invalidConfiguration(why) }
+        func bad(_ why: String) -> EncoderError { .invalidOption(why) }
         guard (8...1024).contains(bits) else { throw bad("bits must be between 8 and 1024, found \(bits)") }
         if let epochs, epochs < 0 { throw bad("epochs must be at least 0, found \(epochs)") }
         if let epochs, epochs > 1_000_000 { throw bad("epochs must be at most 1000000, found \(epochs)") }
@@ -189,7 +189,7 @@ extension HashingMethod {
         var validate: ((NeuralHashEncoder) -> Double)?
         if o.validationQueries > 0, let all = y {
             guard o.validationQueries < x.rows else {
-                throw .invalidConfiguration("validation_queries must be smaller than the number of training vectors (\(x.rows)), found \(o.validationQueries)")
+                throw .invalidOption("validation_queries must be smaller than the number of training vectors (\(x.rows)), found \(o.validationQueries)")
             }
             let split: ValidationSplit
             do { split = try ValidationSplit(rows: x.rows, queries: o.validationQueries, database: o.validationDatabase, seed: o.seed) }
