@@ -182,6 +182,9 @@ int hashidx_range_search(hashidx_index index, const uint8_t *queries, size_t nq,
 int hashidx_range_result_get(hashidx_range_result result, const int32_t **distances, const int64_t **ids, size_t *count);
 /* Releases a range result; later use answers HASHIDX_CLOSED. */
 int hashidx_range_result_free(hashidx_range_result result);
+/* Copies a range result's distances and ids into caller buffers of lims[nq] entries each (either
+ * may be NULL to skip it) and releases the result, in one call. */
+int hashidx_range_result_take(hashidx_range_result result, int32_t *distances, int64_t *ids);
 
 /* ---- Encoders: float vectors to codes ---- */
 

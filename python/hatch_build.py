@@ -33,7 +33,15 @@ class SwiftLibraryHook(BuildHookInterface):
         if not library.is_file():
             raise RuntimeError(f"the hashidx library was not found at {library}")
         shutil.copy2(library, package / "libhashidx_c.so")
+        # The binding reads its declarations from the header: the contract and the binding are one text.
+        shutil.copy2(Path(self.root).parent / "include" / "hashidx.h", package / "hashidx.h")
         # No CPython extension (ctypes): one wheel serves every Python 3 on this platform.
         build_data["pure_python"] = False
         platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
         build_data["tag"] = f"py3-none-{platform}"
+
+    def finalize(self, version, build_data, artifact_path):
+        # The copies served the wheel; the source tree keeps none.
+        if self.target_name == "wheel":
+            for name in ("libhashidx_c.so", "hashidx.h"):
+                (Path(self.root) / "src" / "hashidx" / name).unlink(missing_ok=True)

@@ -238,6 +238,15 @@ private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, 
     guarded { _ = try Handles.shared.remove(handle, as: RangeBox.self, "a range result") }
 }
 
+@c public func hashidx_range_result_take(_ handle: UInt64, _ distances: UnsafeMutablePointer<Int32>?,
+                                         _ ids: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let box = try Handles.shared.remove(handle, as: RangeBox.self, "a range result")
+        if let distances { box.results.distances.withUnsafeBufferPointer { distances.update(from: $0.baseAddress!, count: $0.count) } }
+        if let ids { box.results.ids.withUnsafeBufferPointer { ids.update(from: $0.baseAddress!, count: $0.count) } }
+    }
+}
+
 // MARK: - Encoders
 
 @c public func hashidx_train(_ method: UnsafePointer<CChar>?, _ vectors: UnsafePointer<Float>?, _ n: Int, _ dim: Int,

@@ -19,19 +19,19 @@ codes and can be stored in the index. Shaped like faiss's binary indexes::
     hashidx.metrics.mean_average_precision(db_codes, q_codes, db_labels, q_labels)
 
 Every failure raises a subclass of :class:`hashidx.Error` carrying the library's message (see
-:mod:`hashidx.errors`). Calls release the GIL; an index may be used from many threads.
+:mod:`hashidx.errors`). Calls release the GIL (cffi); an index may be used from many threads.
 """
 
 from . import errors, metrics
 from ._index import Encoder, Index, create, load_encoder, open, train
-from ._native import lib as _lib
+from ._native import ffi as _ffi, lib as _lib
 from ._version import __version__
 from .errors import (AlreadyExistsError, AlreadyOpenError, BadCodeError, BusyError, ClosedError, CodeWidthError,
                      CorruptError, EncoderError, Error, FileError, FullError, InternalError, InvalidArgumentError,
                      InvalidKError, InvalidRadiusError, NewerFormatError, NotAnIndexError, OlderFormatError,
                      PermissionDeniedError, ReadOnlyError, StorageError)
 
-library_version: str = _lib.hashidx_version().decode()
+library_version: str = _ffi.string(_lib.hashidx_version()).decode()
 """The version of the library inside the package."""
 format_version: int = _lib.hashidx_format_version()
 """The newest on-disk format version the library reads and writes."""

@@ -1,16 +1,14 @@
 """Indexes and encoders over the C API."""
 
-import ctypes
 import json
 import os
 import threading
-from ctypes import c_char_p, c_int, c_size_t, c_uint64, c_void_p
 from typing import Optional, Tuple, Union
 
 import numpy as np
 
 from . import _native
-from ._native import QueryStats, call, pointer
+from ._native import NULL, buffer, call, ffi, lib
 from .errors import ClosedError, InvalidArgumentError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -80,10 +78,10 @@ def _ids(ids, n: int) -> Optional[np.ndarray]:
     return np.ascontiguousarray(ids, dtype=np.uint64)
 
 
-def _stats_dicts(stats) -> list:
+def _stats_dicts(stats, n) -> list:
     return [{"lookups": s.lookups, "candidates": s.candidates, "duplicates": s.duplicates,
              "radius_reached": s.radius_reached, "path": "scan" if s.scanned else "probe",
-             "switched_to_scan": bool(s.switched_to_scan), "seconds": s.seconds} for s in stats]
+             "switched_to_scan": bool(s.switched_to_scan), "seconds": s.seconds} for s in (stats[i] for i in range(n))]
 
 
 class Encoder:
@@ -93,13 +91,13 @@ class Encoder:
 
     def __init__(self, handle: int):
         self._handle = handle
-        bits, dim, method = c_int(), c_size_t(), c_char_p()
-        call("hashidx_encoder_info", handle, ctypes.byref(bits), ctypes.byref(dim), ctypes.byref(method))
-        self.bits: int = bits.value
+        bits, dim, method = ffi.new("int *"), ffi.new("size_t *"), ffi.new("char **")
+        call(lib.hashidx_encoder_info, handle, bits, dim, method)
+        self.bits: int = bits[0]
         """Code width in bits."""
-        self.dim: int = dim.value
+        self.dim: int = dim[0]
         """Input dimension."""
-        self.method: str = method.value.decode()
+        self.method: str = ffi.string(method[0]).decode()
         """The method it was trained with ("itq", "center", ...)."""
 
     @property
@@ -114,20 +112,20 @@ class Encoder:
         Raises InvalidArgumentError for a wrong shape, EncoderError for NaN or infinite values."""
         x = _vectors(x, "x")
         out = np.empty((x.shape[0], self.code_bytes), dtype=np.uint8)
-        call("hashidx_encode", self._handle, pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
-             pointer(out, ctypes.c_uint8), self.code_bytes)
+        call(lib.hashidx_encode, self._handle, buffer(x, "float[]"), x.shape[0], x.shape[1],
+             buffer(out, "uint8_t[]"), self.code_bytes)
         return out
 
     def save(self, path: PathLike) -> None:
         """Writes the encoder to `path` (written aside and renamed: the old file or the whole new one)."""
-        call("hashidx_encoder_save", self._handle, _path(path))
+        call(lib.hashidx_encoder_save, self._handle, _path(path))
 
     def __repr__(self) -> str:
         return f"<hashidx.Encoder {self.method} {self.dim} -> {self.bits} bits>"
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", 0), 0
-        if handle and _native is not None:
+        if handle and _native is not None and _native.lib is not None:
             _native.lib.hashidx_encoder_free(handle)
 
 
@@ -147,15 +145,15 @@ class Index:
         self._handle = handle
         self._lock = threading.Lock()
         self.path = os.fspath(path)
-        bits, m, code_bytes, read_only = c_int(), c_int(), c_size_t(), c_int()
-        call("hashidx_info", handle, ctypes.byref(bits), ctypes.byref(m), ctypes.byref(code_bytes), ctypes.byref(read_only))
-        self.bits: int = bits.value
+        bits, m, code_bytes, read_only = ffi.new("int *"), ffi.new("int *"), ffi.new("size_t *"), ffi.new("int *")
+        call(lib.hashidx_info, handle, bits, m, code_bytes, read_only)
+        self.bits: int = bits[0]
         """Code width B in bits."""
-        self.substrings: int = m.value
+        self.substrings: int = m[0]
         """The substring count m of multi-index hashing."""
-        self.code_bytes: int = code_bytes.value
+        self.code_bytes: int = code_bytes[0]
         """Bytes per packed code, ceil(B / 8)."""
-        self.read_only: bool = bool(read_only.value)
+        self.read_only: bool = bool(read_only[0])
 
     # -- lifetime --
 
@@ -165,7 +163,7 @@ class Index:
         with self._lock:
             handle, self._handle = self._handle, 0
         if handle:
-            call("hashidx_close", handle)
+            call(lib.hashidx_close, handle)
 
     @property
     def closed(self) -> bool:
@@ -179,7 +177,7 @@ class Index:
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", 0), 0
-        if handle and _native is not None:
+        if handle and _native is not None and _native.lib is not None:
             _native.lib.hashidx_close(handle)
 
     def _h(self) -> int:
@@ -204,32 +202,32 @@ class Index:
         Returns (inserted, replaced)."""
         codes = _codes(codes, self.code_bytes, "codes")
         ids = _ids(ids, codes.shape[0])
-        inserted, replaced = c_uint64(), c_uint64()
-        call("hashidx_add", self._h(), pointer(ids, c_uint64), pointer(codes, ctypes.c_uint8), codes.shape[0],
-             self.code_bytes, ctypes.byref(inserted), ctypes.byref(replaced))
-        return inserted.value, replaced.value
+        counts = ffi.new("uint64_t[2]")
+        call(lib.hashidx_add, self._h(), buffer(ids, "uint64_t[]"), buffer(codes, "uint8_t[]"), codes.shape[0],
+             self.code_bytes, counts, counts + 1)
+        return counts[0], counts[1]
 
     def remove(self, ids) -> int:
         """Removes the codes of `ids` in one transaction (ids not stored are ignored); returns
         how many were removed."""
         ids = np.atleast_1d(np.asarray(ids))
         ids = _ids(ids, ids.shape[0])
-        removed = c_uint64()
-        call("hashidx_remove", self._h(), pointer(ids, c_uint64), ids.shape[0], ctypes.byref(removed))
-        return removed.value
+        removed = ffi.new("uint64_t *")
+        call(lib.hashidx_remove, self._h(), buffer(ids, "uint64_t[]"), ids.shape[0], removed)
+        return removed[0]
 
     def compact(self) -> int:
         """Merges recent rows into the sealed base and drops removed rows; returns the count."""
-        live = c_uint64()
-        call("hashidx_compact", self._h(), ctypes.byref(live))
-        return live.value
+        live = ffi.new("uint64_t *")
+        call(lib.hashidx_compact, self._h(), live)
+        return live[0]
 
     # -- reads --
 
     def __len__(self) -> int:
-        count = c_uint64()
-        call("hashidx_count", self._h(), ctypes.byref(count))
-        return count.value
+        count = ffi.new("uint64_t *")
+        call(lib.hashidx_count, self._h(), count)
+        return count[0]
 
     @property
     def ntotal(self) -> int:
@@ -239,9 +237,9 @@ class Index:
     def get(self, id: int) -> Optional[np.ndarray]:
         """The stored code of `id` as a (code_bytes,) uint8 array, or None."""
         out = np.empty(self.code_bytes, dtype=np.uint8)
-        found = c_int()
-        call("hashidx_get", self._h(), c_uint64(_integer_id(id)), pointer(out, ctypes.c_uint8), self.code_bytes, ctypes.byref(found))
-        return out if found.value else None
+        found = ffi.new("int *")
+        call(lib.hashidx_get, self._h(), _integer_id(id), buffer(out, "uint8_t[]"), self.code_bytes, found)
+        return out if found[0] else None
 
     def search(self, queries: np.ndarray, k: int, threads: Optional[int] = None,
                return_stats: bool = False):
@@ -258,10 +256,10 @@ class Index:
         nq = queries.shape[0]
         D = np.empty((nq, k), dtype=np.int32)
         I = np.empty((nq, k), dtype=np.int64)
-        stats = (QueryStats * nq)() if return_stats else None
-        call("hashidx_search", self._h(), pointer(queries, ctypes.c_uint8), nq, self.code_bytes, k, _threads(threads),
-             pointer(D, ctypes.c_int32), pointer(I, ctypes.c_int64), stats)
-        return (D, I, _stats_dicts(stats)) if return_stats else (D, I)
+        stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
+        call(lib.hashidx_search, self._h(), buffer(queries, "uint8_t[]"), nq, self.code_bytes, k, _threads(threads),
+             buffer(D, "int32_t[]"), buffer(I, "int64_t[]"), stats)
+        return (D, I, _stats_dicts(stats, nq)) if return_stats else (D, I)
 
     def range_search(self, queries: np.ndarray, radius: int, threads: Optional[int] = None,
                      return_stats: bool = False):
@@ -272,35 +270,37 @@ class Index:
         and I[lims[i]:lims[i+1]] (int64), sorted by (distance, id); lims has nq + 1 entries."""
         queries = _codes(queries, self.code_bytes, "queries")
         radius = _integer(radius, "radius")
-        return _range(self._h(), "hashidx_range_search", queries, ctypes.c_uint8, self.code_bytes, radius, threads, return_stats)
+        return _range(self._h(), lib.hashidx_range_search, buffer(queries, "uint8_t[]"), queries.shape[0], self.code_bytes,
+                      radius, threads, return_stats)
 
     def stats(self) -> dict:
         """Size and shape: format version, bits, m, count, rows, file and map bytes, tables."""
-        text = c_void_p()
-        call("hashidx_stat_json", self._h(), ctypes.byref(text))
+        text = ffi.new("char **")
+        call(lib.hashidx_stat_json, self._h(), text)
         try:
-            return json.loads(ctypes.string_at(text.value).decode())
+            return json.loads(ffi.string(text[0]).decode())
         finally:
-            _native.lib.hashidx_free(text)
+            lib.hashidx_free(text[0])
 
     def verify(self) -> int:
         """Checks every invariant of the stored format; returns the number of codes checked.
         Raises CorruptError naming the first broken invariant."""
-        checked = c_uint64()
-        call("hashidx_verify", self._h(), ctypes.byref(checked))
-        return checked.value
+        checked = ffi.new("uint64_t *")
+        call(lib.hashidx_verify, self._h(), checked)
+        return checked[0]
 
     def export(self) -> Tuple[np.ndarray, np.ndarray]:
         """Every stored (id, code) from one consistent snapshot: (ids (n,) uint64, codes (n, code_bytes) uint8)."""
         id_parts, code_parts = [], []
         code_bytes = self.code_bytes
 
+        @ffi.callback("int(void *, const uint64_t *, const uint8_t *, size_t)")
         def collect(_context, ids, codes, n):
-            id_parts.append(np.ctypeslib.as_array(ids, (n,)).copy())
-            code_parts.append(np.ctypeslib.as_array(codes, (n * code_bytes,)).copy().reshape(n, code_bytes))
+            id_parts.append(np.frombuffer(ffi.buffer(ids, 8 * n), dtype=np.uint64).copy())
+            code_parts.append(np.frombuffer(ffi.buffer(codes, n * code_bytes), dtype=np.uint8).copy().reshape(n, code_bytes))
             return 0
 
-        call("hashidx_export", self._h(), _native.EXPORT_CALLBACK(collect), None)
+        call(lib.hashidx_export, self._h(), collect, NULL)
         if not id_parts:
             return np.empty(0, dtype=np.uint64), np.empty((0, code_bytes), dtype=np.uint8)
         return np.concatenate(id_parts), np.concatenate(code_parts)
@@ -309,18 +309,18 @@ class Index:
 
     def encoder(self) -> Encoder:
         """The encoder stored in the index (EncoderError if it has none)."""
-        handle = c_uint64()
-        call("hashidx_index_encoder", self._h(), ctypes.byref(handle))
-        return Encoder(handle.value)
+        handle = ffi.new("uint64_t *")
+        call(lib.hashidx_index_encoder, self._h(), handle)
+        return Encoder(handle[0])
 
     def add_vectors(self, x: np.ndarray, ids=None) -> Tuple[int, int]:
         """Encodes the rows of `x` ((n, dim) float32) with the stored encoder and adds them (see :meth:`add`)."""
         x = _vectors(x, "x")
         ids = _ids(ids, x.shape[0])
-        inserted, replaced = c_uint64(), c_uint64()
-        call("hashidx_add_vectors", self._h(), pointer(ids, c_uint64), pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
-             ctypes.byref(inserted), ctypes.byref(replaced))
-        return inserted.value, replaced.value
+        counts = ffi.new("uint64_t[2]")
+        call(lib.hashidx_add_vectors, self._h(), buffer(ids, "uint64_t[]"), buffer(x, "float[]"), x.shape[0], x.shape[1],
+             counts, counts + 1)
+        return counts[0], counts[1]
 
     def search_vectors(self, x: np.ndarray, k: int, threads: Optional[int] = None, return_stats: bool = False):
         """:meth:`search` for float32 query vectors, encoded by the stored encoder."""
@@ -331,16 +331,17 @@ class Index:
         nq = x.shape[0]
         D = np.empty((nq, k), dtype=np.int32)
         I = np.empty((nq, k), dtype=np.int64)
-        stats = (QueryStats * nq)() if return_stats else None
-        call("hashidx_search_vectors", self._h(), pointer(x, ctypes.c_float), nq, x.shape[1], k, _threads(threads),
-             pointer(D, ctypes.c_int32), pointer(I, ctypes.c_int64), stats)
-        return (D, I, _stats_dicts(stats)) if return_stats else (D, I)
+        stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
+        call(lib.hashidx_search_vectors, self._h(), buffer(x, "float[]"), nq, x.shape[1], k, _threads(threads),
+             buffer(D, "int32_t[]"), buffer(I, "int64_t[]"), stats)
+        return (D, I, _stats_dicts(stats, nq)) if return_stats else (D, I)
 
     def range_search_vectors(self, x: np.ndarray, radius: int, threads: Optional[int] = None, return_stats: bool = False):
         """:meth:`range_search` for float32 query vectors, encoded by the stored encoder."""
         x = _vectors(x, "x")
         radius = _integer(radius, "radius")
-        return _range(self._h(), "hashidx_range_search_vectors", x, ctypes.c_float, x.shape[1], radius, threads, return_stats)
+        return _range(self._h(), lib.hashidx_range_search_vectors, buffer(x, "float[]"), x.shape[0], x.shape[1],
+                      radius, threads, return_stats)
 
 
 def _integer_id(id) -> int:
@@ -349,23 +350,16 @@ def _integer_id(id) -> int:
     return int(id)
 
 
-def _range(handle, function, queries, ctype, width, radius, threads, return_stats):
-    nq = queries.shape[0]
-    lims = np.empty(nq + 1, dtype=np.uintp)
-    result = c_uint64()
-    stats = (QueryStats * nq)() if return_stats else None
-    call(function, handle, pointer(queries, ctype), nq, width, radius, _threads(threads), pointer(lims, c_size_t),
-         ctypes.byref(result), stats)
-    try:
-        d_ptr, i_ptr, total = _native.i32p(), _native.i64p(), c_size_t()
-        call("hashidx_range_result_get", result.value, ctypes.byref(d_ptr), ctypes.byref(i_ptr), ctypes.byref(total))
-        n = total.value
-        D = np.ctypeslib.as_array(d_ptr, (n,)).copy() if n else np.empty(0, dtype=np.int32)
-        I = np.ctypeslib.as_array(i_ptr, (n,)).copy() if n else np.empty(0, dtype=np.int64)
-    finally:
-        _native.lib.hashidx_range_result_free(result.value)
-    lims = lims.astype(np.int64)
-    return (lims, D, I, _stats_dicts(stats)) if return_stats else (lims, D, I)
+def _range(handle, function, queries, nq, width, radius, threads, return_stats):
+    lims = np.empty(nq + 1, dtype=np.int64)
+    result = ffi.new("uint64_t *")
+    stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
+    call(function, handle, queries, nq, width, radius, _threads(threads), buffer(lims, "size_t[]"), result, stats)
+    total = int(lims[nq])
+    D = np.empty(total, dtype=np.int32)
+    I = np.empty(total, dtype=np.int64)
+    call(lib.hashidx_range_result_take, result[0], buffer(D, "int32_t[]"), buffer(I, "int64_t[]"))
+    return (lims, D, I, _stats_dicts(stats, nq)) if return_stats else (lims, D, I)
 
 
 def create(path: PathLike, bits: Optional[int] = None, substrings: Optional[int] = None,
@@ -379,26 +373,26 @@ def create(path: PathLike, bits: Optional[int] = None, substrings: Optional[int]
     Raises AlreadyExistsError, BadCodeError (bits or m), PermissionDeniedError, FullError."""
     m = 0 if substrings is None else _integer(substrings, "substrings", 1)
     expected = 0 if expected_count is None else _integer_id(expected_count)
-    handle = c_uint64()
+    handle = ffi.new("uint64_t *")
     if encoder is not None:
         if not isinstance(encoder, Encoder):
             raise InvalidArgumentError(f"encoder must be a hashidx.Encoder, found {type(encoder).__name__}")
         if bits is not None and bits != encoder.bits:
             raise InvalidArgumentError(f"bits={bits} differs from the encoder's {encoder.bits} bits")
-        call("hashidx_create_with_encoder", _path(path), encoder._handle, m, expected, ctypes.byref(handle))
+        call(lib.hashidx_create_with_encoder, _path(path), encoder._handle, m, expected, handle)
     else:
         if bits is None:
             raise InvalidArgumentError("create needs bits= (or encoder=)")
-        call("hashidx_create", _path(path), _integer(bits, "bits"), m, expected, ctypes.byref(handle))
-    return Index(handle.value, path)
+        call(lib.hashidx_create, _path(path), _integer(bits, "bits"), m, expected, handle)
+    return Index(handle[0], path)
 
 
 def open(path: PathLike, readonly: bool = False) -> Index:
     """Opens the index in `path`; `readonly` for queries only (many processes may read an index
     while one writes). Raises NotAnIndexError, NewerFormatError, CorruptError, AlreadyOpenError."""
-    handle = c_uint64()
-    call("hashidx_open", _path(path), 1 if readonly else 0, ctypes.byref(handle))
-    return Index(handle.value, path)
+    handle = ffi.new("uint64_t *")
+    call(lib.hashidx_open, _path(path), 1 if readonly else 0, handle)
+    return Index(handle[0], path)
 
 
 def train(method: str, x: np.ndarray, bits: int, labels=None, threads: Optional[int] = None, **options) -> Encoder:
@@ -419,15 +413,14 @@ def train(method: str, x: np.ndarray, bits: int, labels=None, threads: Optional[
             raise InvalidArgumentError(f"labels must be ({x.shape[0]},) integers, one per vector; found shape {y.shape}, dtype {y.dtype}")
         y = np.ascontiguousarray(y, dtype=np.int64)
     text = json.dumps(options, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
-    handle = c_uint64()
-    call("hashidx_train", str(method).encode(), pointer(x, ctypes.c_float), x.shape[0], x.shape[1],
-         pointer(y, ctypes.c_int64), _integer(bits, "bits"), text.encode(), 0 if threads is None else _threads(threads),
-         ctypes.byref(handle))
-    return Encoder(handle.value)
+    handle = ffi.new("uint64_t *")
+    call(lib.hashidx_train, str(method).encode(), buffer(x, "float[]"), x.shape[0], x.shape[1],
+         buffer(y, "int64_t[]"), _integer(bits, "bits"), text.encode(), 0 if threads is None else _threads(threads), handle)
+    return Encoder(handle[0])
 
 
 def load_encoder(path: PathLike) -> Encoder:
     """Reads an encoder saved by :meth:`Encoder.save` or `hashidx train`. Raises FileError."""
-    handle = c_uint64()
-    call("hashidx_encoder_load", _path(path), ctypes.byref(handle))
-    return Encoder(handle.value)
+    handle = ffi.new("uint64_t *")
+    call(lib.hashidx_encoder_load, _path(path), handle)
+    return Encoder(handle[0])

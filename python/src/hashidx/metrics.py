@@ -3,13 +3,12 @@
 The database is ranked by Hamming distance to each query; an item is relevant when its label
 equals the query's. Codes are packed uint8 arrays, shape (n, ceil(bits/8))."""
 
-import ctypes
 from typing import Optional, Sequence
 
 import numpy as np
 
-from . import _native
 from ._index import _codes, _threads
+from ._native import buffer, call, ffi, lib
 from .errors import InvalidArgumentError
 
 
@@ -37,19 +36,17 @@ def evaluate(database: np.ndarray, queries: np.ndarray, database_labels, query_l
     queries = _codes(queries, code_bytes, "queries")
     db_labels = _labels(database_labels, database.shape[0], "database_labels")
     q_labels = _labels(query_labels, queries.shape[0], "query_labels")
-    cuts = np.ascontiguousarray([int(c) for c in cutoffs], dtype=np.uintp)
+    cuts = np.ascontiguousarray([int(c) for c in cutoffs], dtype=np.uint64)
     if any(int(c) < 1 for c in cutoffs):
         raise InvalidArgumentError(f"cutoffs must be at least 1, found {list(cutoffs)}")
-    out = _native.Evaluation()
+    out = ffi.new("hashidx_evaluation *")
     map_at = np.zeros(len(cuts), dtype=np.float64)
     p_at = np.zeros(len(cuts), dtype=np.float64)
     within = np.zeros(int(bits) + 1, dtype=np.float64)
-    dp = ctypes.POINTER(ctypes.c_double)
-    _native.call("hashidx_evaluate", _native.pointer(database, ctypes.c_uint8), database.shape[0],
-                 _native.pointer(queries, ctypes.c_uint8), queries.shape[0], int(bits),
-                 _native.pointer(db_labels, ctypes.c_int64), _native.pointer(q_labels, ctypes.c_int64),
-                 _native.pointer(cuts, ctypes.c_size_t), len(cuts), _threads(threads), ctypes.byref(out),
-                 map_at.ctypes.data_as(dp), p_at.ctypes.data_as(dp), within.ctypes.data_as(dp))
+    call(lib.hashidx_evaluate, buffer(database, "uint8_t[]"), database.shape[0], buffer(queries, "uint8_t[]"),
+         queries.shape[0], int(bits), buffer(db_labels, "int64_t[]"), buffer(q_labels, "int64_t[]"),
+         buffer(cuts, "size_t[]"), len(cuts), _threads(threads), out,
+         buffer(map_at, "double[]"), buffer(p_at, "double[]"), buffer(within, "double[]"))
     return {"map_tie_aware": out.map_tie_aware, "map": out.map,
             "map_at": {int(c): float(v) for c, v in zip(cuts, map_at)},
             "precision_at": {int(c): float(v) for c, v in zip(cuts, p_at)},
