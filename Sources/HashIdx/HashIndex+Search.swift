@@ -218,33 +218,41 @@ extension HashIndex {
 /// Range-query results in faiss's layout: query i's hits are at `lims[i]..<lims[i+1]` of
 /// `distances` and `ids`, each query's sorted by (distance, id).
 public struct RangeResults: Sendable {
+    /// Each query's answer, in query order.
+    public let results: [SearchResult]
     /// nq + 1 offsets, `lims[0] == 0`, `lims[nq]` the total hit count.
-    public var lims: [Int]
-    /// Hamming distances of every hit.
-    public var distances: [Int32]
-    /// The 64-bit ids of every hit, bit for bit.
-    public var ids: [Int64]
-    /// Each query's counters.
-    public var statistics: [QueryStatistics]
+    public let lims: [Int]
 
     init(_ results: [SearchResult]) {
         var lims = [Int](repeating: 0, count: results.count + 1)
         for (i, r) in results.enumerated() { lims[i + 1] = lims[i] + r.neighbors.count }
-        let total = lims[results.count]
-        var distances = [Int32](repeating: 0, count: total)
-        var ids = [Int64](repeating: 0, count: total)
-        for (i, r) in results.enumerated() {
-            var at = lims[i]
+        self.results = results
+        self.lims = lims
+    }
+
+    /// The total hit count, `lims[nq]`.
+    public var count: Int { lims[results.count] }
+    /// Hamming distances of every hit (built on each access: use ``write(distances:ids:)`` to fill buffers).
+    public var distances: [Int32] {
+        [Int32](unsafeUninitializedCapacity: count) { b, n in write(distances: b.baseAddress, ids: nil); n = count }
+    }
+    /// The 64-bit ids of every hit, bit for bit (built on each access).
+    public var ids: [Int64] {
+        [Int64](unsafeUninitializedCapacity: count) { b, n in write(distances: nil, ids: b.baseAddress); n = count }
+    }
+    /// Each query's counters.
+    public var statistics: [QueryStatistics] { results.map(\.statistics) }
+
+    /// Writes every hit's distance and id into `count` slots each (either may be nil), in one pass.
+    public func write(distances: UnsafeMutablePointer<Int32>?, ids: UnsafeMutablePointer<Int64>?) {
+        var at = 0
+        for r in results {
             for n in r.neighbors {
-                distances[at] = Int32(n.distance)
-                ids[at] = Int64(bitPattern: n.id)
+                distances?[at] = Int32(n.distance)
+                ids?[at] = Int64(bitPattern: n.id)
                 at += 1
             }
         }
-        self.lims = lims
-        self.distances = distances
-        self.ids = ids
-        self.statistics = results.map(\.statistics)
     }
 }
 

@@ -228,9 +228,10 @@ private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, 
     guarded {
         let box = try Handles.shared.get(handle, as: RangeBox.self, "a range result")
         // The arrays live as long as the box, which the handle table holds until freed.
-        box.results.distances.withUnsafeBufferPointer { distances?.pointee = $0.baseAddress }
-        box.results.ids.withUnsafeBufferPointer { ids?.pointee = $0.baseAddress }
-        count?.pointee = box.results.ids.count
+        let (d, i) = box.arrays()
+        distances?.pointee = d.baseAddress.map { UnsafePointer($0) }
+        ids?.pointee = i.baseAddress.map { UnsafePointer($0) }
+        count?.pointee = box.results.count
     }
 }
 
@@ -242,8 +243,7 @@ private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, 
                                          _ ids: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {
         let box = try Handles.shared.remove(handle, as: RangeBox.self, "a range result")
-        if let distances { box.results.distances.withUnsafeBufferPointer { distances.update(from: $0.baseAddress!, count: $0.count) } }
-        if let ids { box.results.ids.withUnsafeBufferPointer { ids.update(from: $0.baseAddress!, count: $0.count) } }
+        box.results.write(distances: distances, ids: ids)
     }
 }
 

@@ -140,9 +140,26 @@ final class EncoderBox {
     deinit { free(method) }
 }
 
+/// A range result and, once hashidx_range_result_get asks for them, its flat arrays.
 final class RangeBox {
     let results: RangeResults
+    private let lock = NSLock()
+    private var flat: (UnsafeMutableBufferPointer<Int32>, UnsafeMutableBufferPointer<Int64>)?
     init(_ results: RangeResults) { self.results = results }
+    deinit {
+        flat?.0.deallocate()
+        flat?.1.deallocate()
+    }
+
+    func arrays() -> (UnsafeMutableBufferPointer<Int32>, UnsafeMutableBufferPointer<Int64>) {
+        lock.lock(); defer { lock.unlock() }
+        if let flat { return flat }
+        let n = max(results.count, 1)
+        let made = (UnsafeMutableBufferPointer<Int32>.allocate(capacity: n), UnsafeMutableBufferPointer<Int64>.allocate(capacity: n))
+        results.write(distances: made.0.baseAddress, ids: made.1.baseAddress)
+        flat = made
+        return made
+    }
 }
 
 func index(_ handle: UInt64) throws(CallError) -> IndexBox { try Handles.shared.get(handle, as: IndexBox.self, "an index") }

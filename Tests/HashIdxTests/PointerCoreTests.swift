@@ -47,10 +47,11 @@ import Hamming
         for r in [0, 2, bits / 8, bits / 8 + 1] {
             let result = try packed.withUnsafeBytes { try index.search(packedQueries: $0, radius: r, threads: 1) }
             #expect(result.lims.count == qs.count + 1 && result.lims[0] == 0)
-            #expect(result.distances.count == result.lims[qs.count] && result.ids.count == result.distances.count)
+            let distances = result.distances, ids = result.ids
+            #expect(distances.count == result.lims[qs.count] && ids.count == distances.count && result.count == ids.count)
             for (i, query) in qs.enumerated() {
                 let want = oracle.range(query, radius: r)
-                let got = (result.lims[i]..<result.lims[i + 1]).map { Neighbor(id: UInt64(bitPattern: result.ids[$0]), distance: Int(result.distances[$0])) }
+                let got = (result.lims[i]..<result.lims[i + 1]).map { Neighbor(id: UInt64(bitPattern: ids[$0]), distance: Int(distances[$0])) }
                 #expect(got == want, "r=\(r) query \(i)")
             }
         }
