@@ -148,8 +148,8 @@ int hashidx_verify(hashidx_index index, uint64_t *checked);
  * (may be NULL) gets the number of live codes. */
 int hashidx_compact(hashidx_index index, uint64_t *count);
 
-/* Statistics as a JSON object (format version, bits, m, count, rows, file and map bytes,
- * per-table sizes). `*json` is allocated by the library: free it with hashidx_free(). */
+/* Statistics as a JSON object, as `hashidx stat --format json` prints them (snake_case keys:
+ * format_version, bits, substring_count, count, rows, file_bytes, used_bytes, tables, ...). `*json` is allocated by the library: free it with hashidx_free(). */
 int hashidx_stat_json(hashidx_index index, char **json);
 
 /* Calls `callback` with every stored (id, code), in batches of at most 65536, from a consistent
@@ -244,6 +244,15 @@ int hashidx_evaluate(const uint8_t *database, size_t n_db, const uint8_t *querie
                      const int64_t *database_labels, const int64_t *query_labels,
                      const size_t *cutoffs, size_t n_cutoffs, int threads,
                      hashidx_evaluation *out, double *map_at, double *precision_at, double *precision_within_radius);
+
+/* Every metric of `hashidx eval --format json`, as a JSON object (snake_case keys:
+ * mean_average_precision_tie_aware, mean_average_precision, mean_average_precision_at,
+ * precision_at, recall_at (objects by cutoff), precision_within_radius, recall_within_radius,
+ * empty_within_radius (arrays by radius 0..bits), queries, database_size, bits). Arguments as
+ * hashidx_evaluate; `*json` is freed with hashidx_free(). */
+int hashidx_evaluate_json(const uint8_t *database, size_t n_db, const uint8_t *queries, size_t nq, int bits,
+                          const int64_t *database_labels, const int64_t *query_labels,
+                          const size_t *cutoffs, size_t n_cutoffs, int threads, char **json);
 
 #ifdef __cplusplus
 }

@@ -4,17 +4,21 @@
 1,000 queries (100 per class, fixed seed), 69,000 database = training items, B in {16, 32, 64},
 methods LSH, PCAH, PCA-ITQ, LDA-ITQ, DH, SDH, center, pairwise (supervised methods train with the
 training labels). With an open-set split (fashion_split.py --unseen, which writes train.npy), the
-encoders train on train.npy and the database and queries come from classes never seen in training. For each: train, encode, evaluate with `hashidx eval`
-(tie-aware and classic mAP, P@r<=2 with the empty rate, P@100, P@1000), build an index from the
-encoder and time range queries at r = 2. Tie-aware mAP and P@r<=2 are recomputed independently in
-numpy from the same code files and must agree to 1e-9. Writes a Markdown section and SVG plots.
+encoders train on train.npy and the database and queries come from classes never seen in training.
+Everything runs through the Python package (`pip install ./python`): train, encode, evaluate with
+`hashidx.metrics.evaluate` (tie-aware and classic mAP, P@r<=2 with the empty rate, P@100, P@1000),
+build an index that stores the encoder and time range queries at r = 2. Tie-aware mAP and P@r<=2
+are recomputed independently in numpy from the same codes and must agree to 1e-9. Writes a
+Markdown section, and SVG plots with `hashidx plot`.
 
-    bash tools/setup.sh && swift build -c release
+    bash tools/setup.sh && swift build -c release && pip install ./python
     python3 tools/fashion_split.py /tmp/fm
     python3 tools/precision_benchmark.py /tmp/fm --out Benchmarks/precision
 """
-import argparse, json, os, re, subprocess, time
+import argparse, json, os, shutil, subprocess, time
 import numpy as np
+
+import hashidx
 
 def tie_aware_ap(d, rel, bits):
     counts = np.bincount(d, minlength=bits + 1)
@@ -46,9 +50,6 @@ def numpy_check(db, q, dbl, ql, bits, radius=2):
         precs.append(rel[within].mean() if within.any() else 0.0)
     return float(np.mean(maps)), float(np.mean(precs))
 
-def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, check=True)
-
 def plot(binary, spec, path):
     """Draws a line chart with `hashidx plot` (the plotter `eval --svg` uses)."""
     subprocess.run([binary, "plot", "-", "--output", path], input=json.dumps(spec), text=True, check=True)
@@ -57,7 +58,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("split")
     ap.add_argument("--out", default="Benchmarks/precision")
-    ap.add_argument("--binary", default=".build/release/hashidx")
+    ap.add_argument("--binary", default=".build/release/hashidx", help="the command, for its plotter (hashidx plot)")
     ap.add_argument("--methods", default="lsh,pcah,itq,lda-itq,dh,sdh,center,pairwise")
     ap.add_argument("--bits", default="16,32,64")
     ap.add_argument("--threads", type=int, default=2)
@@ -69,7 +70,6 @@ def main():
     dbl = np.load(f"{s}/database_labels.npy"); ql = np.load(f"{s}/queries_labels.npy")
     # The open-set split trains on other classes; the closed split on the database itself.
     train, train_labels = (f"{s}/train.npy", f"{s}/train_labels.npy") if os.path.exists(f"{s}/train.npy") else (f"{s}/database.npy", f"{s}/database_labels.npy")
-    count = str(len(dbl))
     rows, results = {}, {}
     if a.keep and os.path.exists(f"{a.out}/results.json"):
         for key, ev in json.load(open(f"{a.out}/results.json")).items():
@@ -79,35 +79,40 @@ def main():
             cells = [c.strip() for c in line.split("|")]
             if len(cells) > 3 and cells[2].isdigit():
                 rows[(cells[1], int(cells[2]))] = line.rstrip("\n")
+    x_train = np.load(train).astype(np.float32)
+    y_train = np.load(train_labels)
+    x_db = np.load(f"{s}/database.npy").astype(np.float32)
+    x_q = np.load(f"{s}/queries.npy").astype(np.float32)
     for bits in [int(b) for b in a.bits.split(",")]:
         for method in a.methods.split(","):
-            model = f"{s}/{method}{bits}.model"
-            cmd = [a.binary, "train", "--method", method, "--bits", str(bits), "--input", train, "--threads", str(a.threads), "--output", model]
-            if method in ("lda-itq", "dh", "sdh", "center", "pairwise"):
-                cmd += ["--labels", train_labels]
+            options = {}
             if method in ("dh", "sdh"):
                 # DH trains without labels: they only choose the epoch on 500 held-out training items.
-                cmd += ["--validation-queries", "500"]
-            t = time.perf_counter(); run(cmd); train_s = time.perf_counter() - t
-            enc = run([a.binary, "encode", model, "--input", f"{s}/database.npy", "--output-format", "npy", "--output", f"{s}/db{bits}{method}.npy", "--format", "json"])
-            rate = int(json.loads(enc.stdout)["vectors_per_second"])
-            run([a.binary, "encode", model, "--input", f"{s}/queries.npy", "--output-format", "npy", "--output", f"{s}/q{bits}{method}.npy"])
-            index = f"{s}/idx{bits}{method}"
-            subprocess.run(["rm", "-rf", index])
-            run([a.binary, "create", index, "--encoder", model, "--expected-count", count])
-            t = time.perf_counter(); run([a.binary, "add", index, "--vectors", f"{s}/database.npy"]); build_s = time.perf_counter() - t
-            ev = json.loads(run([a.binary, "eval", "--index", index, "--queries", f"{s}/q{bits}{method}.npy", "--database-labels", f"{s}/database_labels.npy",
-                                 "--query-labels", f"{s}/queries_labels.npy", "--format", "json"]).stdout)
-            db = np.load(f"{s}/db{bits}{method}.npy"); q = np.load(f"{s}/q{bits}{method}.npy")
-            open(f"{s}/q.txt", "w").write("\n".join(r.tobytes().hex() for r in q) + "\n")
-            look = [json.loads(l)["stats"]["seconds"] for l in run([a.binary, "search", index, "--radius", "2", "--queries", f"{s}/q.txt", "--format", "jsonl", "--threads", "1"]).stdout.splitlines()]
+                options["validation_queries"] = 500
+            labels = y_train if method in ("lda-itq", "dh", "sdh", "center", "pairwise") else None
+            t = time.perf_counter()
+            enc = hashidx.train(method, x_train, bits=bits, labels=labels, threads=a.threads, **options)
+            train_s = time.perf_counter() - t
+            enc.save(f"{s}/{method}{bits}.model")
+            t = time.perf_counter(); db = enc.encode(x_db); rate = int(len(x_db) / (time.perf_counter() - t))
+            q = enc.encode(x_q)
+            np.save(f"{s}/db{bits}{method}.npy", db); np.save(f"{s}/q{bits}{method}.npy", q)
+            index_path = f"{s}/idx{bits}{method}"
+            shutil.rmtree(index_path, ignore_errors=True)
+            with hashidx.create(index_path, encoder=enc, expected_count=len(dbl)) as index:
+                t = time.perf_counter(); index.add_vectors(x_db); build_s = time.perf_counter() - t
+                _, _, _, stats = index.range_search(q, 2, threads=1, return_stats=True)
+                look = [st["seconds"] for st in stats]
+            ev = hashidx.metrics.evaluate(db, q, dbl, ql, bits=bits, cutoffs=(100, 1000), threads=a.threads)
+            ev["precision_at_radius"] = ev["precision_within_radius"][2]
+            ev["empty_at_radius"] = ev["empty_within_radius"][2]
             np_map, np_p2 = numpy_check(db, q, dbl, ql, bits)
             assert abs(np_map - ev["mean_average_precision_tie_aware"]) < 1e-9, (np_map, ev["mean_average_precision_tie_aware"])
             assert abs(np_p2 - ev["precision_at_radius"]) < 1e-9, (np_p2, ev["precision_at_radius"])
             results[(method, bits)] = ev
             rows[(method, bits)] = (f"| {method} | {bits} | {100*ev['mean_average_precision_tie_aware']:.2f} | {100*ev['mean_average_precision']:.2f} | "
-                        f"{100*ev['precision_at_radius']:.2f} ({100*ev['empty_at_radius']:.1f}% empty) | {100*ev['precision_at']['100']:.2f} | "
-                        f"{100*ev['precision_at']['1000']:.2f} | {train_s:.1f} | {rate:,} | {build_s:.2f} | {1e3*np.median(look):.3f} |")
+                        f"{100*ev['precision_at_radius']:.2f} ({100*ev['empty_at_radius']:.1f}% empty) | {100*ev['precision_at'][100]:.2f} | "
+                        f"{100*ev['precision_at'][1000]:.2f} | {train_s:.1f} | {rate:,} | {build_s:.2f} | {1e3*np.median(look):.3f} |")
             print(rows[(method, bits)], flush=True)
     order = "lsh,pcah,itq,lda-itq,dh,sdh,center,pairwise".split(",")
     methods = [m for m in order if any(k[0] == m for k in results)] + sorted({k[0] for k in results} - set(order))

@@ -142,11 +142,7 @@ private func add(_ index: HashIndex, ids: UnsafePointer<UInt64>?, n: Int, packed
     guarded {
         let json = try required(json, "json")
         let stats = try index(handle).index.statistics()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = String(decoding: try encoder.encode(stats), as: UTF8.self)
-        guard let copy = strdup(text) else { throw CallError(.internal, "out of memory for the statistics") }
-        json.pointee = copy
+        json.pointee = try jsonString(stats)
     }
 }
 
@@ -372,6 +368,32 @@ private func encode(_ encoder: any HashEncoder, _ vectors: UnsafePointer<Float>?
 
 // MARK: - Evaluation
 
+/// The checked arguments of the evaluation calls, evaluated.
+private func evaluation(_ database: UnsafePointer<UInt8>?, _ nDB: Int, _ queries: UnsafePointer<UInt8>?, _ nq: Int, _ bits: Int32,
+                        _ databaseLabels: UnsafePointer<Int64>?, _ queryLabels: UnsafePointer<Int64>?,
+                        _ cutoffs: UnsafePointer<Int>?, _ nCutoffs: Int, _ threads: Int32) throws -> (EvaluationReport, [Int]) {
+    guard BinaryCode.supportedBits.contains(Int(bits)) else { throw CallError.argument("bits must be between 8 and 1024, found \(bits)") }
+    let bits = Int(bits), codeBytes = (bits + 7) / 8
+    let db = try packedCodes(database, nDB, codeBytes, bits: bits, "database")
+    let q = try packedCodes(queries, nq, codeBytes, bits: bits, "queries")
+    let nCutoffs = try count(nCutoffs, "n_cutoffs")
+    let cuts = nCutoffs == 0 ? [] : Array(UnsafeBufferPointer(start: try required(cutoffs, "cutoffs"), count: nCutoffs))
+    guard cuts.allSatisfy({ $0 >= 1 }) else { throw CallError.argument("cutoffs must be at least 1, found \(cuts)") }
+    let threads = try threadCount(threads) ?? ProcessInfo.processInfo.activeProcessorCount
+    guard nDB >= 1, nq >= 1 else { throw CallError.argument("evaluation needs at least one database item and one query; found \(nDB) and \(nq)") }
+    for (name, bytes) in [("database", db), ("queries", q)] where bits & 7 != 0 {
+        for i in stride(from: codeBytes - 1, to: bytes.count, by: codeBytes) where bytes[i] >> UInt8(bits & 7) != 0 {
+            throw CallError(.badCode, "\(name) code \(i / codeBytes) has a one in its padding bits")
+        }
+    }
+    let dbLabels = try required(databaseLabels, "database_labels"), qLabels = try required(queryLabels, "query_labels")
+    let dbl = (0..<nDB).map { [Int(dbLabels[$0])] }
+    let ql = (0..<nq).map { [Int(qLabels[$0])] }
+    let report = Evaluation.evaluate(database: Array(db), databaseLabels: dbl, queries: Array(q), queryLabels: ql, bits: bits,
+                                     cutoffs: cuts, threads: threads)
+    return (report, cuts)
+}
+
 @c public func hashidx_evaluate(_ database: UnsafePointer<UInt8>?, _ nDB: Int, _ queries: UnsafePointer<UInt8>?, _ nq: Int, _ bits: Int32,
                                 _ databaseLabels: UnsafePointer<Int64>?, _ queryLabels: UnsafePointer<Int64>?,
                                 _ cutoffs: UnsafePointer<Int>?, _ nCutoffs: Int, _ threads: Int32,
@@ -379,25 +401,7 @@ private func encode(_ encoder: any HashEncoder, _ vectors: UnsafePointer<Float>?
                                 _ precisionAt: UnsafeMutablePointer<Double>?, _ withinRadius: UnsafeMutablePointer<Double>?) -> Int32 {
     guarded {
         let out = try required(out, "out")
-        guard BinaryCode.supportedBits.contains(Int(bits)) else { throw CallError.argument("bits must be between 8 and 1024, found \(bits)") }
-        let bits = Int(bits), codeBytes = (bits + 7) / 8
-        let db = try packedCodes(database, nDB, codeBytes, bits: bits, "database")
-        let q = try packedCodes(queries, nq, codeBytes, bits: bits, "queries")
-        let nCutoffs = try count(nCutoffs, "n_cutoffs")
-        let cuts = nCutoffs == 0 ? [] : Array(UnsafeBufferPointer(start: try required(cutoffs, "cutoffs"), count: nCutoffs))
-        guard cuts.allSatisfy({ $0 >= 1 }) else { throw CallError.argument("cutoffs must be at least 1, found \(cuts)") }
-        let threads = try threadCount(threads) ?? ProcessInfo.processInfo.activeProcessorCount
-        guard nDB >= 1, nq >= 1 else { throw CallError.argument("evaluation needs at least one database item and one query; found \(nDB) and \(nq)") }
-        for (name, bytes) in [("database", db), ("queries", q)] where bits & 7 != 0 {
-            for i in stride(from: codeBytes - 1, to: bytes.count, by: codeBytes) where bytes[i] >> UInt8(bits & 7) != 0 {
-                throw CallError(.badCode, "\(name) code \(i / codeBytes) has a one in its padding bits")
-            }
-        }
-        let dbLabels = try required(databaseLabels, "database_labels"), qLabels = try required(queryLabels, "query_labels")
-        let dbl = (0..<nDB).map { [Int(dbLabels[$0])] }
-        let ql = (0..<nq).map { [Int(qLabels[$0])] }
-        let report = Evaluation.evaluate(database: Array(db), databaseLabels: dbl, queries: Array(q), queryLabels: ql, bits: bits,
-                                         cutoffs: cuts, threads: threads)
+        let (report, cuts) = try evaluation(database, nDB, queries, nq, bits, databaseLabels, queryLabels, cutoffs, nCutoffs, threads)
         out.storeBytes(of: report.meanAveragePrecisionTieAware, toByteOffset: 0, as: Double.self)
         out.storeBytes(of: report.meanAveragePrecision, toByteOffset: 8, as: Double.self)
         out.storeBytes(of: Int64(report.queries), toByteOffset: 16, as: Int64.self)
@@ -406,6 +410,17 @@ private func encode(_ encoder: any HashEncoder, _ vectors: UnsafePointer<Float>?
             mapAt?[i] = report.meanAveragePrecisionAt[c] ?? 0
             precisionAt?[i] = report.precisionAt[c] ?? 0
         }
-        if let withinRadius { for r in 0...bits { withinRadius[r] = report.precisionWithinRadius[r] } }
+        if let withinRadius { for r in 0...Int(bits) { withinRadius[r] = report.precisionWithinRadius[r] } }
+    }
+}
+
+@c public func hashidx_evaluate_json(_ database: UnsafePointer<UInt8>?, _ nDB: Int, _ queries: UnsafePointer<UInt8>?, _ nq: Int, _ bits: Int32,
+                                     _ databaseLabels: UnsafePointer<Int64>?, _ queryLabels: UnsafePointer<Int64>?,
+                                     _ cutoffs: UnsafePointer<Int>?, _ nCutoffs: Int, _ threads: Int32,
+                                     _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let json = try required(json, "json")
+        let (report, _) = try evaluation(database, nDB, queries, nq, bits, databaseLabels, queryLabels, cutoffs, nCutoffs, threads)
+        json.pointee = try jsonString(report)
     }
 }

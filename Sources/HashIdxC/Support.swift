@@ -237,3 +237,14 @@ extension QueryStatistics {
     /// sizeof(hashidx_query_stats).
     static let cSize = 48
 }
+
+/// `value` as JSON with snake_case keys (the command's `--format json`), in memory the caller
+/// frees with hashidx_free.
+func jsonString(_ value: some Encodable) throws -> UnsafeMutablePointer<CChar> {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    guard let copy = strdup(text) else { throw CallError(.internal, "out of memory for \(text.utf8.count) bytes of JSON") }
+    return copy
+}

@@ -415,6 +415,12 @@ static void encoder_functions(void) {
     EXPECT_STATUS(hashidx_evaluate(db, n, q, 30, 16, labels, ql, cuts, 2, 1, &ev, map_at, p_at, within), HASHIDX_OK);
     CHECK(fabs(ev.map_tie_aware - 1) < 1e-9 && fabs(map_at[0] - 1) < 1e-9 && fabs(p_at[1] - 1) < 1e-9 && fabs(within[0] - 1) < 1e-9
           && ev.queries == 30 && ev.database == (int64_t)n, "evaluation: mAP %f", ev.map_tie_aware);
+    char *json = NULL;
+    EXPECT_STATUS(hashidx_evaluate_json(db, n, q, 30, 16, labels, ql, cuts, 2, 1, &json), HASHIDX_OK);
+    CHECK(json && strstr(json, "\"mean_average_precision_tie_aware\":1") && strstr(json, "\"recall_within_radius\""), "evaluation JSON: %s", json ? json : "");
+    hashidx_free(json);
+    EXPECT_STATUS(hashidx_evaluate_json(db, n, q, 30, 16, labels, ql, cuts, 2, 1, NULL), HASHIDX_INVALID_ARGUMENT);
+    EXPECT_STATUS(hashidx_evaluate_json(db, n, q, 30, 16, labels, NULL, cuts, 2, 1, &json), HASHIDX_INVALID_ARGUMENT);
     EXPECT_STATUS(hashidx_evaluate(db, n, q, 30, 16, NULL, ql, cuts, 2, 1, &ev, NULL, NULL, NULL), HASHIDX_INVALID_ARGUMENT);
     EXPECT_STATUS(hashidx_evaluate(db, n, q, 30, 7, labels, ql, cuts, 2, 1, &ev, NULL, NULL, NULL), HASHIDX_INVALID_ARGUMENT);
     size_t zero = 0;

@@ -71,9 +71,10 @@ def test_metrics_agree_with_numpy():
     enc = hashidx.train("itq", x, bits=16, epochs=5)
     codes = enc.encode(x)
     report = hashidx.metrics.evaluate(codes, codes[:40], y, y[:40], cutoffs=[10, 50])
-    assert abs(report["map"] - numpy_map(codes, codes[:40], y, y[:40])) < 1e-9
-    assert 0 < report["map_tie_aware"] <= 1 and set(report["map_at"]) == {10, 50}
-    assert len(report["precision_within_radius"]) == 17
+    assert abs(report["mean_average_precision"] - numpy_map(codes, codes[:40], y, y[:40])) < 1e-9
+    assert 0 < report["mean_average_precision_tie_aware"] <= 1 and set(report["mean_average_precision_at"]) == {10, 50}
+    assert len(report["precision_within_radius"]) == 17 and len(report["recall_within_radius"]) == 17
+    assert report["queries"] == 40 and report["database_size"] == 400
     perfect = np.zeros((400, 2), dtype=np.uint8)
     perfect[:, 0] = y.astype(np.uint8) * 0x11
     assert hashidx.metrics.mean_average_precision(perfect, perfect[:30], y, y[:30]) == pytest.approx(1.0)

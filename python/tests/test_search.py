@@ -92,7 +92,7 @@ def test_stats_and_reopen_read_only(tmp_path):
     index = hashidx.create(tmp_path / "r", bits=32, substrings=2)
     index.add(codes)
     s = index.stats()
-    assert s["bits"] == 32 and s["count"] == 100 and s["substringCount"] == 2
+    assert s["bits"] == 32 and s["count"] == 100 and s["substring_count"] == 2
     index.close()
     index.close()
     with hashidx.open(tmp_path / "r", readonly=True) as again:
