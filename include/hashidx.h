@@ -160,6 +160,14 @@ int hashidx_export(hashidx_index index, hashidx_export_callback callback, void *
 
 /* ---- Search ---- */
 
+#define HASHIDX_PATH_AUTO   0  /* the planner chooses (the default) */
+#define HASHIDX_PATH_PROBE  1  /* always probe the substring tables */
+#define HASHIDX_PATH_SCAN   2  /* always scan every code */
+
+/* Forces the path of later searches through this handle, for measurements and tests; answers are
+ * identical on every path. Errors: INVALID_ARGUMENT for another value. */
+int hashidx_force_path(hashidx_index index, int path);
+
 /* Exact k-nearest neighbours of `nq` packed queries (nq x code_bytes bytes). `distances` and
  * `ids` hold nq x k slots each (row-major: query i's j-th neighbour at i*k + j), sorted by
  * (distance, id); ties at the k-th distance go to the smaller id. Slots past the number of

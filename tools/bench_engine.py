@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """hashidx against faiss's binary indexes, batch against batch, in one run on one machine.
 
-For one (N, B, code kind) it builds the codes, loads them into hashidx the way a user does by
-default (`hashidx create` with no tuning, `hashidx add` of an npy file with ids in random order,
-fsync on), builds faiss IndexBinaryFlat and IndexBinaryMultiHash (m = hashidx's default, b = B // m)
-on the same codes, and for each query set runs every range radius and k:
+For one (N, B, code kind) it builds the codes, loads them into hashidx through the Python package
+the way a user does by default (`hashidx.create` with no tuning, one `add` of every code with ids
+in random order, fsync on), builds faiss IndexBinaryFlat and IndexBinaryMultiHash (m = hashidx's
+default, b = B // m) on the same codes, and for each query set runs every range radius and k:
 
 - headline, batch against batch: all queries in one faiss call (1 OpenMP thread) against one
-  `hashidx search|knn --queries FILE --threads 1` run; mean engine time per query; each batch
-  is timed --repeats times (default 3) on both sides and each side's best run is kept. hashidx's
-  engine time is the sum of its per-query times (stats.seconds: planning, probing or scanning,
-  verification, result assembly), without process start, file parsing or JSON output;
+  `index.search|range_search(queries, ..., threads=1)` call; mean engine time per query; each
+  batch is timed --repeats times (default 3) on both sides and each side's best run is kept.
+  hashidx's engine time is the sum of its per-query times (statistics' seconds: planning, probing
+  or scanning, verification, result assembly), without the Python call around the batch;
 - per query, a harness of the same kind on both sides: the median of hashidx's per-query engine
   times, and faiss called once per query from Python (which adds Python call overhead, about
   2-5 microseconds per call);
@@ -18,18 +18,17 @@ on the same codes, and for each query set runs every range radius and k:
   whose radius is passed to faiss as r + 1 because faiss's range is strict; kNN: the distances);
 - MultiHash runs at its smallest exact setting for a range query, nflip = ceil((r + 1) / m) - 1.
 
-Load time is the wall time of the whole `hashidx add` process (durable, fsync on, includes
-reading the npy and id files) against MultiHash's in-memory `add`; disk is data.mdb's size;
-memory is the peak resident set of the hashidx query process and the growth of this Python
-process's resident set while faiss builds MultiHash.
+Load time is the wall time of `add` (durable, fsync on) against MultiHash's in-memory `add`; disk
+is data.mdb's size; memory is the growth of this process's resident set while faiss builds
+MultiHash (tools/bench_python.py measures hashidx's own).
 
-    pip install faiss-cpu numpy
-    swift build -c release
+    pip install faiss-cpu numpy ./python
     python3 tools/bench_engine.py --n 1000000 --bits 64 --kind clustered --out /tmp/bench.json
 """
-import argparse, json, math, os, resource, shutil, subprocess, sys, tempfile, time
+import argparse, json, math, os, shutil, sys, tempfile, time
 import numpy as np
 import faiss
+import hashidx
 
 
 def cpu_line():
@@ -84,15 +83,6 @@ def flip(codes, flips, rng):
     return pack(bits)
 
 
-def hashidx(binary, args, timed=False):
-    cmd = ([shutil.which("time") or "/usr/bin/time", "-f", "%M"] if timed else []) + [binary] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"hashidx {' '.join(args)} failed: {p.stderr}")
-    peak = int(p.stderr.strip().splitlines()[-1]) if timed else 0
-    return p, peak
-
-
 def best_of(times, run):
     """Runs `run` (returning (result, seconds)) `times` times; returns the run with the least seconds."""
     best = None
@@ -103,15 +93,16 @@ def best_of(times, run):
     return best
 
 
-def hashidx_batch(binary, args, repeats):
-    """Best of `repeats` runs of one `hashidx search|knn` batch on one thread with --prefault:
-    (answers, peak resident KiB, per-query engine seconds)."""
+def hashidx_batch(index, method, queries, arg, repeats, path="auto"):
+    """Best of `repeats` runs of one batch on one thread: (answers, per-query engine seconds, stats).
+    `method` is "search" (arg = k) or "range_search" (arg = radius); answers as the call returns them."""
+    index.force_path(path)
     def once():
-        p, peak = hashidx(binary, args + ["--format", "jsonl", "--threads", "1", "--prefault"], timed=True)
-        out = [json.loads(line) for line in p.stdout.splitlines()]
-        return (out, peak), sum(o["stats"]["seconds"] for o in out)
-    (out, peak), _ = best_of(repeats, once)
-    return out, peak, np.array([o["stats"]["seconds"] for o in out])
+        out = getattr(index, method)(queries, arg, threads=1, return_stats=True)
+        return out, sum(s["seconds"] for s in out[-1])
+    out, _ = best_of(repeats, once)
+    index.force_path("auto")
+    return out[:-1], np.array([s["seconds"] for s in out[-1]]), out[-1]
 
 
 def timed(call):
@@ -128,7 +119,6 @@ def main():
     ap.add_argument("--learned", help="for --kind learned: an npy file of packed codes (database), e.g. Fashion-MNIST through ITQ")
     ap.add_argument("--learned-queries", help="for --kind learned: an npy file of packed query codes")
     ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--binary", default=".build/release/hashidx")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", help="append the rows as JSON lines to this file")
     ap.add_argument("--repeats", type=int, default=3,
@@ -164,17 +154,13 @@ def main():
 
     try:
         print(f"# {cpu_line()}; faiss {faiss.__version__}; N={n} B={B} {a.kind}, m={m}, {a.queries} queries, 1 thread, hashidx kernel {isa}", flush=True)
-        npy, idfile = os.path.join(tmp, "db.npy"), os.path.join(tmp, "ids.txt")
-        np.save(npy, db)
         ids = rng.permutation(n).astype(np.uint64)  # ids in random order, as users have them
-        open(idfile, "w").write("\n".join(map(str, ids.tolist())) + "\n")
-        index = os.path.join(tmp, "idx")
-        hashidx(a.binary, ["create", index, "--bits", str(B), "--expected-count", str(n)])
+        index = hashidx.create(os.path.join(tmp, "idx"), bits=B, expected_count=n)
         t = time.perf_counter()
-        hashidx(a.binary, ["add", index, npy, "--input-format", "npy", "--ids", idfile])
+        index.add(db, ids=ids)
         load = time.perf_counter() - t
-        disk = os.path.getsize(os.path.join(index, "data.mdb"))
-        stat = json.loads(hashidx(a.binary, ["stat", index, "--format", "json"])[0].stdout)
+        disk = os.path.getsize(os.path.join(tmp, "idx", "data.mdb"))
+        stat = index.stats()
 
         flat = faiss.IndexBinaryFlat(B)
         flat.add(db)
@@ -184,14 +170,7 @@ def main():
         mh.add(db)
         mh_add = time.perf_counter() - t
         mh_rss = (rss_kib() - before) * 1024
-        # What --prefault costs: one query with it, against one without (whole processes, best of 3).
-        q1 = os.path.join(tmp, "q1.txt")
-        open(q1, "w").write(db[0].tobytes().hex() + "\n")
-        def one(extra):
-            t = time.perf_counter(); hashidx(a.binary, ["search", index, "--radius", "0", "--queries", q1] + extra)
-            return None, time.perf_counter() - t
-        prefault_s = max(0.0, best_of(3, lambda: one(["--prefault"]))[1] - best_of(3, lambda: one([]))[1])
-        emit(dict(row="load", hashidx_s=load, multihash_add_s=mh_add, ratio=load / mh_add, prefault_ms=prefault_s * 1e3,
+        emit(dict(row="load", hashidx_s=load, multihash_add_s=mh_add, ratio=load / mh_add,
                   disk_bytes_per_code=disk / n, used_bytes_per_code=stat["used_bytes"] / n,
                   multihash_ram_bytes_per_code=mh_rss / n))
 
@@ -200,46 +179,42 @@ def main():
         sets += [("fresh", fresh), ("random", pack(rng.integers(0, 2, size=(a.queries, B), dtype=np.uint8)))]
         radii = [0, 1, 2, 3, 4, 5, 6] if B <= 128 else [0, 8, 16, 24, 31]
         for label, q in sets:
-            qfile = os.path.join(tmp, "q.txt")
-            open(qfile, "w").write("\n".join(r.tobytes().hex() for r in q) + "\n")
-            id_of = ids  # row i of db has id ids[i]
+            id_of = ids.astype(np.int64)  # row i of db has id ids[i]
             for r in radii:
-                out, peak, secs = hashidx_batch(a.binary, ["search", index, "--radius", str(r), "--queries", qfile], a.repeats)
-                (lims, D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.range_search(q, r + 1)))
+                (lims, hD, hI), secs, stats = hashidx_batch(index, "range_search", q, r, a.repeats)
+                (flims, D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.range_search(q, r + 1)))
                 mh.nflip = max(0, math.ceil((r + 1) / m) - 1)
                 _, mh_s = best_of(a.repeats, lambda: timed(lambda: mh.range_search(q, r + 1)))
                 per = []
                 for i in range(len(q)):
                     t = time.perf_counter(); mh.range_search(q[i:i + 1], r + 1); per.append(time.perf_counter() - t)
-                for i, o in enumerate(out):
-                    got = sorted((x["distance"], x["id"]) for x in o["neighbors"])
-                    want = sorted(zip(D[lims[i]:lims[i + 1]].tolist(), id_of[I[lims[i]:lims[i + 1]]].tolist()))
+                for i in range(len(q)):
+                    got = sorted(zip(hD[lims[i]:lims[i + 1]].tolist(), hI[lims[i]:lims[i + 1]].tolist()))
+                    want = sorted(zip(D[flims[i]:flims[i + 1]].tolist(), id_of[I[flims[i]:flims[i + 1]]].tolist()))
                     assert got == want, f"range r={r} {label} query {i}: hashidx differs from faiss Flat"
                 emit(dict(row="range", queries=label, r=r, hashidx_batch_us=secs.mean() * 1e6,
                           multihash_batch_us=mh_s / len(q) * 1e6, flat_batch_us=flat_s / len(q) * 1e6,
                           hashidx_median_us=float(np.median(secs)) * 1e6, multihash_median_us=float(np.median(per)) * 1e6,
                           vs_multihash=secs.mean() / (mh_s / len(q)), vs_flat=secs.mean() / (flat_s / len(q)),
-                          nflip=mh.nflip, probed=sum(o["stats"]["path"] == "probe" for o in out),
-                          results=float(np.mean([len(o["neighbors"]) for o in out])), hashidx_peak_rss_kib=peak))
+                          nflip=mh.nflip, probed=sum(s["path"] == "probe" for s in stats),
+                          results=float(lims[-1]) / len(q)))
             for k in (1, 10, 100):
-                knn_args = ["knn", index, "-k", str(k), "--queries", qfile]
-                out, peak, secs = hashidx_batch(a.binary, knn_args, a.repeats)
+                (hD, hI), secs, stats = hashidx_batch(index, "search", q, k, a.repeats)
                 (D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.search(q, k)))
-                for i, o in enumerate(out):
-                    assert [x["distance"] for x in o["neighbors"]] == D[i].tolist(), f"knn k={k} {label} query {i}: distances differ from faiss Flat"
+                for i in range(len(q)):
+                    assert hD[i].tolist() == D[i].tolist(), f"knn k={k} {label} query {i}: distances differ from faiss Flat"
                 row = dict(row="knn", queries=label, k=k, hashidx_batch_us=secs.mean() * 1e6, flat_batch_us=flat_s / len(q) * 1e6,
                            hashidx_median_us=float(np.median(secs)) * 1e6, vs_flat=secs.mean() / (flat_s / len(q)),
-                           probed=sum(o["stats"]["path"] == "probe" for o in out), hashidx_peak_rss_kib=peak)
+                           probed=sum(s["path"] == "probe" for s in stats))
                 if a.paths:
-                    forced = {}
-                    for path in ("probe", "scan"):
-                        forced[path] = hashidx_batch(a.binary, knn_args + ["--path", path], 1)[2]
+                    forced = {path: hashidx_batch(index, "search", q, k, 1, path=path)[1] for path in ("probe", "scan")}
                     # Per query: the automatic path against the better forced path for that query.
                     best = np.minimum(forced["probe"], forced["scan"])
                     row.update(probe_batch_us=forced["probe"].mean() * 1e6, scan_batch_us=forced["scan"].mean() * 1e6,
                                auto_vs_best_batch=secs.mean() / min(forced["probe"].mean(), forced["scan"].mean()),
                                auto_vs_best_query_p90=float(np.percentile(secs / best, 90)))
                 emit(row)
+        index.close()
     finally:
         shutil.rmtree(tmp)
         if a.out:

@@ -167,10 +167,11 @@ private func add(_ index: HashIndex, ids: UnsafePointer<UInt64>?, n: Int, packed
 // MARK: - Search
 
 /// The shared body of the k-NN calls, once queries are packed.
-private func search(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, nq: Int, k: Int32, threads: Int32,
+private func search(_ box: IndexBox, _ queries: UnsafeRawBufferPointer, nq: Int, k: Int32, threads: Int32,
                     _ distances: UnsafeMutablePointer<Int32>?, _ ids: UnsafeMutablePointer<Int64>?,
                     _ stats: UnsafeMutableRawPointer?) throws {
     let threads = try threadCount(threads)
+    let index = box.index, path = box.path
     guard k >= 1 else { throw HashIdxError.invalidK(Int(k)) }
     guard nq > 0 else { return }
     let slots = try product(nq, Int(k), "nq × k")
@@ -179,21 +180,22 @@ private func search(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, nq: I
     _ = slots
     if statistics != nil {
         try statistics!.withUnsafeMutableBufferPointer { s in
-            try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, statistics: s.baseAddress, threads: threads)
+            try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, statistics: s.baseAddress,
+                              path: path, threads: threads)
         }
         for (i, s) in statistics!.enumerated() { s.write(to: stats! + i * QueryStatistics.cSize) }
     } else {
-        try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, threads: threads)
+        try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, path: path, threads: threads)
     }
 }
 
 /// The shared body of the range calls.
-private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, nq: Int, radius: Int32, threads: Int32,
+private func rangeSearch(_ box: IndexBox, _ queries: UnsafeRawBufferPointer, nq: Int, radius: Int32, threads: Int32,
                          _ lims: UnsafeMutablePointer<Int>?, _ result: UnsafeMutablePointer<UInt64>?,
                          _ stats: UnsafeMutableRawPointer?) throws {
     let threads = try threadCount(threads)
     let lims = try required(lims, "lims"), result = try required(result, "result")
-    let results = try index.search(packedQueries: queries, radius: Int(radius), threads: threads)
+    let results = try box.index.search(packedQueries: queries, radius: Int(radius), path: box.path, threads: threads)
     for i in 0...nq { lims[i] = results.lims[i] }
     if let stats { for (i, s) in results.statistics.enumerated() { s.write(to: stats + i * QueryStatistics.cSize) } }
     result.pointee = Handles.shared.add(RangeBox(results))
@@ -203,9 +205,21 @@ private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, 
                               _ threads: Int32, _ distances: UnsafeMutablePointer<Int32>?, _ ids: UnsafeMutablePointer<Int64>?,
                               _ stats: UnsafeMutableRawPointer?) -> Int32 {
     guarded {
-        let index = try index(handle).index
-        let q = try packedCodes(queries, nq, codeBytes, bits: index.bits, "queries")
-        try search(index, q, nq: nq, k: k, threads: threads, distances, ids, stats)
+        let box = try index(handle)
+        let q = try packedCodes(queries, nq, codeBytes, bits: box.index.bits, "queries")
+        try search(box, q, nq: nq, k: k, threads: threads, distances, ids, stats)
+    }
+}
+
+@c public func hashidx_force_path(_ handle: UInt64, _ path: Int32) -> Int32 {
+    guarded {
+        let box = try index(handle)
+        switch path {
+        case 0: box.path = .automatic
+        case 1: box.path = .probe
+        case 2: box.path = .scan
+        default: throw CallError.argument("path must be HASHIDX_PATH_AUTO (0), HASHIDX_PATH_PROBE (1) or HASHIDX_PATH_SCAN (2), found \(path)")
+        }
     }
 }
 
@@ -213,9 +227,9 @@ private func rangeSearch(_ index: HashIndex, _ queries: UnsafeRawBufferPointer, 
                                     _ threads: Int32, _ lims: UnsafeMutablePointer<Int>?, _ result: UnsafeMutablePointer<UInt64>?,
                                     _ stats: UnsafeMutableRawPointer?) -> Int32 {
     guarded {
-        let index = try index(handle).index
-        let q = try packedCodes(queries, nq, codeBytes, bits: index.bits, "queries")
-        try rangeSearch(index, q, nq: nq, radius: radius, threads: threads, lims, result, stats)
+        let box = try index(handle)
+        let q = try packedCodes(queries, nq, codeBytes, bits: box.index.bits, "queries")
+        try rangeSearch(box, q, nq: nq, radius: radius, threads: threads, lims, result, stats)
     }
 }
 
@@ -352,7 +366,7 @@ private func encode(_ encoder: any HashEncoder, _ vectors: UnsafePointer<Float>?
     guarded {
         let box = try index(handle)
         let packed = try encode(try box.encoder(), queries, nq, dim)
-        try packed.withUnsafeBytes { q in try search(box.index, q, nq: nq, k: k, threads: threads, distances, ids, stats) }
+        try packed.withUnsafeBytes { q in try search(box, q, nq: nq, k: k, threads: threads, distances, ids, stats) }
     }
 }
 
@@ -362,7 +376,7 @@ private func encode(_ encoder: any HashEncoder, _ vectors: UnsafePointer<Float>?
     guarded {
         let box = try index(handle)
         let packed = try encode(try box.encoder(), queries, nq, dim)
-        try packed.withUnsafeBytes { q in try rangeSearch(box.index, q, nq: nq, radius: radius, threads: threads, lims, result, stats) }
+        try packed.withUnsafeBytes { q in try rangeSearch(box, q, nq: nq, radius: radius, threads: threads, lims, result, stats) }
     }
 }
 

@@ -113,6 +113,12 @@ final class Handles: @unchecked Sendable {
 final class IndexBox {
     let index: HashIndex
     private let lock = NSLock()
+    private var _path = PathChoice.automatic
+    /// The path searches through this handle take (hashidx_force_path).
+    var path: PathChoice {
+        get { lock.lock(); defer { lock.unlock() }; return _path }
+        set { lock.lock(); _path = newValue; lock.unlock() }
+    }
     private var loaded = false
     private var cached: (any HashEncoder)?
     init(_ index: HashIndex) { self.index = index }

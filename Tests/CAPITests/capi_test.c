@@ -110,6 +110,16 @@ static void compare_with_oracle(hashidx_index index, const uint8_t *codes, const
             free(want);
         }
         CHECK(all, "%s: kNN k=%d differs from the oracle", label, k);
+        /* The forced scan gives the same answer (a forced probe of far neighbours of wide codes
+         * enumerates huge balls: the Swift oracle suites cover it). */
+        int32_t *D2 = malloc(nq * (size_t)k * sizeof *D2);
+        int64_t *I2 = malloc(nq * (size_t)k * sizeof *I2);
+        EXPECT_STATUS(hashidx_force_path(index, HASHIDX_PATH_SCAN), HASHIDX_OK);
+        EXPECT_STATUS(hashidx_search(index, queries, nq, bytes, k, 1, D2, I2, NULL), HASHIDX_OK);
+        EXPECT_STATUS(hashidx_force_path(index, HASHIDX_PATH_AUTO), HASHIDX_OK);
+        CHECK(memcmp(D, D2, nq * (size_t)k * sizeof *D) == 0 && memcmp(I, I2, nq * (size_t)k * sizeof *I) == 0,
+              "%s: kNN k=%d on the forced scan differs", label, k);
+        free(D2); free(I2);
         free(D); free(I); free(stats);
     }
     int radii[] = {0, 1, bits / 8, bits / 8 + 1, bits / 4};
@@ -230,6 +240,8 @@ static void index_functions(void) {
     CHECK(bits == 12 && m == 2 && bytes == 2 && ro == 0, "info %d %d %zu %d", bits, m, bytes, ro);
     EXPECT_STATUS(hashidx_info(index, NULL, NULL, NULL, NULL), HASHIDX_OK);
     EXPECT_STATUS(hashidx_info(12345, &bits, &m, &bytes, &ro), HASHIDX_INVALID_ARGUMENT);
+    EXPECT_STATUS(hashidx_force_path(index, 3), HASHIDX_INVALID_ARGUMENT);
+    EXPECT_STATUS(hashidx_force_path(index, -1), HASHIDX_INVALID_ARGUMENT);
 
     uint8_t codes[6] = {0x01, 0x00, 0xFF, 0x0F, 0x0F, 0x00};
     uint64_t ids[3] = {5, 9, 7};

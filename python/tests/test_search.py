@@ -33,12 +33,14 @@ def test_search_equals_oracle(tmp_path, bits, m, clustered):
                 assert index.compact() == len(oracle.codes)
             assert len(index) == len(oracle.codes)
             for k in (1, 5, 17, len(oracle.codes) + 3):
+                index.force_path("scan" if k > 17 or bits > 64 else ("probe", "auto", "scan")[k % 3])
                 D, I = index.search(queries, k)
                 wantD, wantI = oracle.knn(queries, k)
                 np.testing.assert_array_equal(D, wantD, err_msg=f"k={k} {step}")
                 np.testing.assert_array_equal(I, wantI, err_msg=f"k={k} {step}")
                 assert D.dtype == np.int32 and I.dtype == np.int64 and D.shape == (nq, k)
-            for r in (0, bits // 10, bits // 10 + 1, bits // 4):
+            for j, r in enumerate((0, bits // 10, bits // 10 + 1, bits // 4)):
+                index.force_path(("auto", "probe", "scan")[j % 3] if r <= 12 else "auto")
                 lims, D, I = index.range_search(queries, r)
                 wl, wD, wI = oracle.range(queries, r)
                 np.testing.assert_array_equal(lims, wl, err_msg=f"r={r} {step}")

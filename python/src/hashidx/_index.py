@@ -273,6 +273,14 @@ class Index:
         return _range(self._h(), lib.hashidx_range_search, buffer(queries, "uint8_t[]"), queries.shape[0], self.code_bytes,
                       radius, threads, return_stats)
 
+    def force_path(self, path: str) -> None:
+        """Makes later searches through this object take `path`: "auto" (the planner's choice, the
+        default), "probe" or "scan". For measurements and tests: answers are identical on every path."""
+        values = {"auto": 0, "probe": 1, "scan": 2}
+        if path not in values:
+            raise InvalidArgumentError(f"path must be 'auto', 'probe' or 'scan', found {path!r}")
+        call(lib.hashidx_force_path, self._h(), values[path])
+
     def stats(self) -> dict:
         """Size and shape: format version, bits, m, count, rows, file and map bytes, tables."""
         text = ffi.new("char **")
