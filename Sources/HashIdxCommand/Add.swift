@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HashData
 import HashIdx
+import HashIdxVectors
 import Hamming
 
 struct Add: ParsableCommand {
