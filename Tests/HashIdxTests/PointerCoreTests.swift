@@ -170,3 +170,35 @@ private final class Committed: @unchecked Sendable {
     var ids: Set<UInt64> { lock.lock(); defer { lock.unlock() }; return _ids }
     var notes: [String] { lock.lock(); defer { lock.unlock() }; return _notes }
 }
+
+/// More threads than LMDB has reader slots (126) query one index at once: they queue for a
+/// reader instead of failing with "busy".
+@Suite struct ReaderSlotTests {
+    @Test func moreThreadsThanReaderSlotsAllSucceed() throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 64, count: 2000, .clustered, seed: 5)
+        let index = try HashIndex.create(at: dir.sub("i"), .init(bits: 64))
+        try index.insert(data)
+        let threads = 200
+        let start = DispatchSemaphore(value: 0), done = DispatchGroup()
+        let failures = Committed([])
+        for t in 0..<threads {
+            done.enter()
+            Thread.detachNewThread {
+                start.wait()
+                do {
+                    // A forEachCode body holds its reader while it runs: slots stay taken.
+                    try index.forEachCode(batchSize: 500) { _, _ in usleep(2000) }
+                    let r = try index.nearest(data[t % data.count].code, k: 3)
+                    if r.neighbors.first?.distance != 0 { failures.note("thread \(t): wrong answer") }
+                } catch {
+                    failures.note("thread \(t): \(error)")
+                }
+                done.leave()
+            }
+        }
+        for _ in 0..<threads { start.signal() }
+        #expect(done.wait(timeout: .now() + 120) == .success, "the threads did not finish")
+        #expect(failures.notes.isEmpty, "\(failures.notes.prefix(3))")
+    }
+}
