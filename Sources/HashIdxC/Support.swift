@@ -50,6 +50,13 @@ func setLastError(_ message: String) {
     pthread_setspecific(errorKey, strdup(message))
 }
 
+/// Clears the thread's message without allocating (every call starts with this).
+func clearLastError() {
+    guard let old = pthread_getspecific(errorKey) else { return }
+    free(old)
+    pthread_setspecific(errorKey, nil)
+}
+
 func lastError() -> UnsafePointer<CChar> {
     guard let p = pthread_getspecific(errorKey) else { return UnsafePointer(emptyMessage) }
     return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
@@ -58,7 +65,7 @@ func lastError() -> UnsafePointer<CChar> {
 /// Runs one C call: clears the thread's error, returns 0, or the status of what `body` threw
 /// with its message kept for ``lastError()``.
 func guarded(_ body: () throws -> Void) -> Int32 {
-    setLastError("")
+    clearLastError()
     do {
         try body()
         return HashIdxStatus.ok.rawValue
