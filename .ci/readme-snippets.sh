@@ -83,6 +83,9 @@ for i, b in enumerate(blocks, 1):
 print(len(blocks))
 PY
 )
+indented_after "retried. Shards need the Ray extra" > "$work/install-ray.sh"
+echo "README Ray extra install:"
+bash "$work/install-ray.sh" 2>&1 | tail -1
 for i in $(seq 1 "$np"); do
   echo "README python block $i:"
   "$repo/.venv/bin/python" "$work/snippet$i.py" | tail -3

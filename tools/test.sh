@@ -49,11 +49,12 @@ if lib=$(bash tools/build-capi.sh); then
 else
     failed=$((failed + 1)); echo "FAILED: the C API library does not build"
 fi
-# The Python package: installed with pip into a fresh virtual environment (which builds the C
-# API library through the package's build hook), then pytest; each pytest test counts once.
+# The Python package with its Ray extra: installed with pip into a fresh virtual environment
+# (which builds the C API library through the package's build hook), then pytest (the sharded
+# index's tests start one local Ray instance); each pytest test counts once.
 # Then the repaired wheel, installed where Swift and the system libraries are hidden.
 echo "== Python package"
-if python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q ./python pytest hypothesis; then
+if python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q "./python[ray]" pytest hypothesis; then
     # faiss is a second oracle where pip can install it; the tests that need it skip otherwise.
     "$work/venv/bin/pip" install -q faiss-cpu 2>/dev/null || echo "(faiss-cpu not installed: its cross-checks skip)"
     "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings python/tests 2>&1 | tee "$work/pytest.log"

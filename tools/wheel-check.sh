@@ -32,5 +32,7 @@ if command -v swift >/dev/null 2>&1 && swift --version >/dev/null 2>&1; then ech
 if python3 -c "import ctypes; ctypes.CDLL('liblmdb.so.0')" 2>/dev/null; then echo "the system liblmdb is still loadable" >&2; exit 1; fi
 cd "$work/tests"
 unset HASHIDX_LIBRARY
-"$work/venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings .
+# The sharded index's tests need Ray, which this environment does not install: tools/test.sh
+# runs them.
+"$work/venv/bin/python" -m pytest -q -p no:cacheprovider -p no:warnings --ignore=test_ray.py .
 INNER
