@@ -95,6 +95,10 @@ class _Shard:
     def pid(self):
         return os.getpid()
 
+    def node(self):
+        """The Ray node this shard runs on."""
+        return ray.get_runtime_context().get_node_id()
+
     def close(self):
         self.index.close()
 
