@@ -131,3 +131,37 @@ def test_killed_shard_restarts_and_answers_the_same(ray_session, tmp_path, how):
         more = random_codes(rng, 50, 64, clustered=True)
         s.add(more, np.arange(50, dtype=np.uint64) * np.uint64(3) + np.uint64(1))
         assert len(s) == 2050 and s.verify() == 2050
+
+
+def test_shard_killed_during_writes_loses_no_returned_write(ray_session, tmp_path):
+    import threading
+    rng = np.random.default_rng(21)
+    batches = [random_codes(rng, 400, 64, clustered=True) for _ in range(12)]
+    queries = random_codes(rng, 10, 64, clustered=True)
+    oracle = Oracle()
+    with hxr.ShardedIndex.create(str(tmp_path / "w"), bits=64, shards=4, num_cpus=0.25) as s:
+        victim = s.actors()[2]
+        pid = ray.get(victim.pid.remote())
+        third = threading.Event()
+
+        def kill():
+            third.wait()
+            os.kill(pid, signal.SIGKILL)   # while the next batches are being written
+
+        killer = threading.Thread(target=kill)
+        killer.start()
+        for b, codes in enumerate(batches):
+            if b == 3:
+                third.set()
+            ids = np.arange(b * 400, (b + 1) * 400, dtype=np.uint64)
+            try:
+                s.add(codes, ids)
+            except hxr.ShardWriteError:
+                s.add(codes, ids)          # a write in flight is reported; retrying it is safe
+            oracle.add(ids, codes)
+        killer.join()
+        assert ray.get(victim.pid.remote()) != pid, "the shard's process was not replaced"
+        assert len(s) == len(oracle.codes) == 4800 and s.verify() == 4800
+        D, I = s.search(queries, 10)
+        wD, wI = oracle.knn(queries, 10)
+        assert np.array_equal(D, wD) and np.array_equal(I, wI)
