@@ -1,13 +1,18 @@
 """Two Ray nodes, shards on both, answering exactly as one index.
 
-Starts a Ray cluster of two nodes on this machine (ray.cluster_utils.Cluster: a head raylet and a
-second raylet, each with its own resources, object store and worker processes), places four
-shards two per node with NodeAffinitySchedulingStrategy, loads codes, and checks kNN and range
-answers against one index holding every code, byte for byte.
+Connects to a running cluster of two nodes (--address; started with `ray start --head` and
+`ray start --address=…`), or starts one on this machine with ray.cluster_utils.Cluster (a head
+raylet and a second raylet, each with its own resources, object store and worker processes);
+places four shards two per node with NodeAffinitySchedulingStrategy, loads codes, and checks kNN
+and range answers against one index holding every code, byte for byte.
 
     python3 -m venv /tmp/v && /tmp/v/bin/pip install "./python[ray]"
-    /tmp/v/bin/python tools/ray_two_nodes.py
+    /tmp/v/bin/ray start --head --port=6391 --num-cpus=1
+    /tmp/v/bin/ray start --address=127.0.0.1:6391 --num-cpus=1
+    /tmp/v/bin/python tools/ray_two_nodes.py --address 127.0.0.1:6391
+    /tmp/v/bin/ray stop
 """
+import argparse
 import tempfile
 
 import numpy as np
@@ -20,12 +25,20 @@ import hashidx.ray as hxr
 
 
 def main():
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, log_to_driver=False)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--address", help="a running cluster's address (else two nodes are started here)")
+    a = ap.parse_args()
+    cluster = None
+    if a.address:
+        ray.init(address=a.address, log_to_driver=False)
+    else:
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address, log_to_driver=False)
     try:
         nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
         print(f"nodes: {len(nodes)} ({', '.join(n[:12] for n in nodes)})")
+        assert len(nodes) == 2, "expected a cluster of two nodes"
         rng = np.random.default_rng(7)
         codes = rng.integers(0, 256, size=(100_000, 8), dtype=np.uint8)
         ids = rng.permutation(10**9)[:100_000].astype(np.uint64)
@@ -50,7 +63,8 @@ def main():
             s.close()
     finally:
         ray.shutdown()
-        cluster.shutdown()
+        if cluster:
+            cluster.shutdown()
 
 
 if __name__ == "__main__":
