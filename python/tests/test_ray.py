@@ -165,3 +165,20 @@ def test_shard_killed_during_writes_loses_no_returned_write(ray_session, tmp_pat
         D, I = s.search(queries, 10)
         wD, wI = oracle.knn(queries, 10)
         assert np.array_equal(D, wD) and np.array_equal(I, wI)
+
+
+def test_a_write_that_reaches_some_shards_says_which(ray_session, tmp_path):
+    rng = np.random.default_rng(31)
+    codes = random_codes(rng, 400, 32)
+    ids = np.arange(400, dtype=np.uint64)
+    s = hxr.ShardedIndex.create(str(tmp_path / "p"), bits=32, shards=4, num_cpus=0.25)
+    ray.kill(s.actors()[3], no_restart=True)          # shard 3 is gone for good
+    with pytest.raises(hxr.ShardWriteError) as failure:
+        s.add(codes, ids)
+    assert failure.value.failed == [3] and failure.value.committed == [0, 1, 2]
+    assert "committed on shards [0, 1, 2] and failed on shards [3]" in str(failure.value)
+    # The shards that committed hold exactly their part.
+    owners = hxr.shard_of(ids, 4)
+    counts = ray.get([a.count.remote() for a in s.actors()[:3]])
+    assert counts == [int((owners == i).sum()) for i in range(3)]
+    s.close()                                        # a dead shard does not stop the others closing

@@ -290,10 +290,14 @@ class ShardedIndex:
     def close(self) -> None:
         """Closes every shard and ends its actor."""
         actors, self._actors = self._actors, []
-        if actors:
-            ray.get([a.close.remote() for a in actors])
-            for a in actors:
-                ray.kill(a, no_restart=True)
+        refs = [a.close.remote() for a in actors]
+        for ref in refs:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError:
+                pass                     # a shard whose actor is gone has nothing left to close
+        for a in actors:
+            ray.kill(a, no_restart=True)
 
     def __enter__(self):
         return self
