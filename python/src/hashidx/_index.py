@@ -21,12 +21,16 @@ def _path(path: PathLike) -> bytes:
 def _threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
+    if type(threads) is int and threads >= 1:      # the common case, checked first: calls are microseconds
+        return threads
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be None (every core) or an integer of at least 1, found {threads!r}")
     return int(threads)
 
 
 def _integer(value, name: str, minimum: Optional[int] = None) -> int:
+    if type(value) is int and (minimum is None or value >= minimum) and value <= 2**31 - 1:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidArgumentError(f"{name} must be an integer, found {value!r}")
     value = int(value)
@@ -40,6 +44,8 @@ def _integer(value, name: str, minimum: Optional[int] = None) -> int:
 def _codes(x, code_bytes: int, name: str) -> np.ndarray:
     """`x` as a C-contiguous (n, code_bytes) uint8 array: refuses other dtypes and shapes; copies
     only to make a strided array contiguous."""
+    if type(x) is np.ndarray and x.dtype.char == "B" and x.ndim == 2 and x.shape[1] == code_bytes and x.flags.c_contiguous:
+        return x                                     # the common case, checked first
     if not isinstance(x, np.ndarray):
         raise InvalidArgumentError(f"{name} must be a numpy array of uint8, shape (n, {code_bytes}); found {type(x).__name__}")
     if x.dtype != np.uint8:
