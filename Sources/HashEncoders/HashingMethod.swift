@@ -42,20 +42,8 @@ extension HashingMethod {
     /// Trains this method with its default settings: the one call that gives any encoder.
     /// `labels` (one per row) are required when ``needsLabels`` and ignored otherwise.
     public func train(_ x: Matrix, labels: [Int]? = nil, bits: Int, seed: UInt64 = 1) throws(EncoderError) -> any HashEncoder {
-        if needsLabels && labels == nil { throw .invalidConfiguration("\(rawValue) trains with labels, one per vector; none were given") }
-        switch self {
-        case .lsh: return try LinearTraining.lsh(x, bits: bits, seed: seed)
-        case .pcah: return try LinearTraining.pcah(x, bits: bits)
-        case .itq: return try LinearTraining.itq(x, bits: bits, seed: seed)
-        case .ldaITQ: return try LinearTraining.ldaITQ(x, labels: labels!, bits: bits, seed: seed)
-        case .dh, .sdh:
-            var c = DeepHashingConfiguration.defaults(bits: bits, supervised: self == .sdh)
-            c.seed = seed
-            return try DeepHashingTraining.train(x, bits: bits, labels: self == .sdh ? labels : nil, configuration: c)
-        case .center, .pairwise:
-            var c = SupervisedNetworkConfiguration.defaults(loss: self == .center ? .center : .pairwise)
-            c.seed = seed
-            return try SupervisedNetworkTraining.train(x, labels: labels!, bits: bits, configuration: c)
-        }
+        var options = TrainingOptions()
+        options.seed = seed
+        return try train(x, labels: labels, bits: bits, options: options, score: nil).encoder
     }
 }
