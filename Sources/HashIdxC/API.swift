@@ -174,19 +174,18 @@ private func search(_ box: IndexBox, _ queries: UnsafeRawBufferPointer, nq: Int,
     let index = box.index, path = box.path
     guard k >= 1 else { throw HashIdxError.invalidK(Int(k)) }
     guard nq > 0 else { return }
-    let slots = try product(nq, Int(k), "nq × k")
+    _ = try product(nq, Int(k), "nq × k")          // the result slots' count must not overflow
     let distances = try required(distances, "distances"), ids = try required(ids, "ids")
-    var statistics: [QueryStatistics]? = stats == nil ? nil : [QueryStatistics](repeating: QueryStatistics(), count: nq)
-    _ = slots
-    if statistics != nil {
-        try statistics!.withUnsafeMutableBufferPointer { s in
-            try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, statistics: s.baseAddress,
-                              path: path, threads: threads)
-        }
-        for (i, s) in statistics!.enumerated() { s.write(to: stats! + i * QueryStatistics.cSize) }
-    } else {
+    guard let stats else {
         try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, path: path, threads: threads)
+        return
     }
+    var statistics = [QueryStatistics](repeating: QueryStatistics(), count: nq)
+    try statistics.withUnsafeMutableBufferPointer { s in
+        try index.nearest(packedQueries: queries, k: Int(k), distances: distances, ids: ids, statistics: s.baseAddress,
+                          path: path, threads: threads)
+    }
+    for (i, s) in statistics.enumerated() { s.write(to: stats + i * QueryStatistics.cSize) }
 }
 
 /// The shared body of the range calls.
@@ -197,7 +196,7 @@ private func rangeSearch(_ box: IndexBox, _ queries: UnsafeRawBufferPointer, nq:
     let lims = try required(lims, "lims"), result = try required(result, "result")
     let results = try box.index.search(packedQueries: queries, radius: Int(radius), path: box.path, threads: threads)
     for i in 0...nq { lims[i] = results.lims[i] }
-    if let stats { for (i, s) in results.statistics.enumerated() { s.write(to: stats + i * QueryStatistics.cSize) } }
+    if let stats { for (i, r) in results.results.enumerated() { r.statistics.write(to: stats + i * QueryStatistics.cSize) } }
     result.pointee = Handles.shared.add(RangeBox(results))
 }
 

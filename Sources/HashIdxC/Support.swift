@@ -98,21 +98,27 @@ final class Handles: @unchecked Sendable {
     /// The object of `id`, of type T.
     func get<T: AnyObject>(_ id: UInt64, as type: T.Type, _ what: String) throws(CallError) -> T {
         lock.lock(); defer { lock.unlock() }
+        return try lookUp(id, as: type, what)
+    }
+
+    /// Removes `id`, returning its object: one look-up and removal under the lock, so that of
+    /// two threads closing one handle, one gets the object and the other CLOSED.
+    func remove<T: AnyObject>(_ id: UInt64, as type: T.Type, _ what: String) throws(CallError) -> T {
+        lock.lock(); defer { lock.unlock() }
+        let object = try lookUp(id, as: type, what)
+        objects[id] = nil
+        released.insert(id)
+        return object
+    }
+
+    /// `get` without the lock; the caller holds it.
+    private func lookUp<T: AnyObject>(_ id: UInt64, as type: T.Type, _ what: String) throws(CallError) -> T {
         if let object = objects[id] {
             guard let typed = object as? T else { throw .argument("handle \(id) is not \(what) handle") }
             return typed
         }
         if released.contains(id) { throw CallError(.closed, "\(what) handle \(id) was closed or freed") }
         throw .argument("\(id) is not \(what) handle")
-    }
-
-    /// Removes `id`, returning its object.
-    func remove<T: AnyObject>(_ id: UInt64, as type: T.Type, _ what: String) throws(CallError) -> T {
-        let object = try get(id, as: type, what)
-        lock.lock(); defer { lock.unlock() }
-        objects[id] = nil
-        released.insert(id)
-        return object
     }
 }
 
