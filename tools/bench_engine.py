@@ -29,17 +29,7 @@ import argparse, json, math, os, shutil, sys, tempfile, time
 import numpy as np
 import faiss
 import hashidx
-
-
-def cpu_line():
-    model, flags = "?", set()
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name") and model == "?":
-            model = line.split(":", 1)[1].strip()
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-    wanted = [f for f in ("popcnt", "avx2", "avx512f", "avx512bw", "avx512_vpopcntdq") if f in flags]
-    return f"{model}, {os.cpu_count()} cores, flags: {' '.join(wanted)}"
+from bench_common import append_rows, best, best_of, cpu_line
 
 
 def rss_kib():
@@ -83,16 +73,6 @@ def flip(codes, flips, rng):
     return pack(bits)
 
 
-def best_of(times, run):
-    """Runs `run` (returning (result, seconds)) `times` times; returns the run with the least seconds."""
-    best = None
-    for _ in range(times):
-        result, secs = run()
-        if best is None or secs < best[1]:
-            best = (result, secs)
-    return best
-
-
 def hashidx_batch(index, method, queries, arg, repeats, path="auto"):
     """Best of `repeats` runs of one batch on one thread: (answers, per-query engine seconds, stats).
     `method` is "search" (arg = k) or "range_search" (arg = radius); answers as the call returns them."""
@@ -103,12 +83,6 @@ def hashidx_batch(index, method, queries, arg, repeats, path="auto"):
     out, _ = best_of(repeats, once)
     index.force_path("auto")
     return out[:-1], np.array([s["seconds"] for s in out[-1]]), out[-1]
-
-
-def timed(call):
-    t = time.perf_counter()
-    out = call()
-    return out, time.perf_counter() - t
 
 
 def main():
@@ -182,9 +156,9 @@ def main():
             id_of = ids.astype(np.int64)  # row i of db has id ids[i]
             for r in radii:
                 (lims, hD, hI), secs, stats = hashidx_batch(index, "range_search", q, r, a.repeats)
-                (flims, D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.range_search(q, r + 1)))
+                (flims, D, I), flat_s = best(a.repeats, lambda: flat.range_search(q, r + 1))
                 mh.nflip = max(0, math.ceil((r + 1) / m) - 1)
-                _, mh_s = best_of(a.repeats, lambda: timed(lambda: mh.range_search(q, r + 1)))
+                _, mh_s = best(a.repeats, lambda: mh.range_search(q, r + 1))
                 per = []
                 for i in range(len(q)):
                     t = time.perf_counter(); mh.range_search(q[i:i + 1], r + 1); per.append(time.perf_counter() - t)
@@ -200,7 +174,7 @@ def main():
                           results=float(lims[-1]) / len(q)))
             for k in (1, 10, 100):
                 (hD, hI), secs, stats = hashidx_batch(index, "search", q, k, a.repeats)
-                (D, I), flat_s = best_of(a.repeats, lambda: timed(lambda: flat.search(q, k)))
+                (D, I), flat_s = best(a.repeats, lambda: flat.search(q, k))
                 for i in range(len(q)):
                     assert hD[i].tolist() == D[i].tolist(), f"knn k={k} {label} query {i}: distances differ from faiss Flat"
                 row = dict(row="knn", queries=label, k=k, hashidx_batch_us=secs.mean() * 1e6, flat_batch_us=flat_s / len(q) * 1e6,
@@ -209,18 +183,15 @@ def main():
                 if a.paths:
                     forced = {path: hashidx_batch(index, "search", q, k, 1, path=path)[1] for path in ("probe", "scan")}
                     # Per query: the automatic path against the better forced path for that query.
-                    best = np.minimum(forced["probe"], forced["scan"])
+                    better = np.minimum(forced["probe"], forced["scan"])
                     row.update(probe_batch_us=forced["probe"].mean() * 1e6, scan_batch_us=forced["scan"].mean() * 1e6,
                                auto_vs_best_batch=secs.mean() / min(forced["probe"].mean(), forced["scan"].mean()),
-                               auto_vs_best_query_p90=float(np.percentile(secs / best, 90)))
+                               auto_vs_best_query_p90=float(np.percentile(secs / better, 90)))
                 emit(row)
         index.close()
     finally:
         shutil.rmtree(tmp)
-        if a.out:
-            with open(a.out, "a") as f:
-                for row in rows:
-                    f.write(json.dumps(row) + "\n")
+        append_rows(a.out, rows)
 
 
 if __name__ == "__main__":

@@ -26,17 +26,7 @@ import numpy as np
 
 import faiss
 import hashidx
-
-
-def cpu_line():
-    flags = ""
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("flags"):
-            have = line.split(":")[1].split()
-            flags = " ".join(f for f in ("popcnt", "avx2", "avx512f", "avx512_vpopcntdq") if f in have)
-            break
-    model = next((l.split(":")[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return f"{model} ({flags})"
+from bench_common import append_rows, best, cpu_line
 
 
 def peak_rss_kib():
@@ -51,17 +41,6 @@ def rss_parts():
             key, value = line.split(":")
             parts[key] = int(value.split()[0])
     return parts
-
-
-def best(repeats, run):
-    out, t = None, float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        elapsed = time.perf_counter() - start
-        if elapsed < t:
-            out, t = result, elapsed
-    return out, t
 
 
 def codes_for(a, rng):
@@ -193,10 +172,7 @@ def main():
                   codes_mib=db.nbytes / 2**20, peak_rss_mib=peak_rss_kib() / 1024))
     finally:
         shutil.rmtree(tmp)
-        if a.out:
-            with open(a.out, "a") as f:
-                for row in rows:
-                    f.write(json.dumps(row) + "\n")
+        append_rows(a.out, rows)
 
 
 if __name__ == "__main__":

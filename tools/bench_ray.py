@@ -14,17 +14,7 @@ import ray
 
 import hashidx
 import hashidx.ray as hxr
-
-
-def best(repeats, run):
-    out, t = None, float("inf")
-    for _ in range(repeats):
-        s = time.perf_counter()
-        r = run()
-        e = time.perf_counter() - s
-        if e < t:
-            out, t = r, e
-    return out, t
+from bench_common import append_rows, best
 
 
 def clustered(rng, n, bits):
@@ -78,10 +68,7 @@ def main():
             s.close()
             one.close()
     ray.shutdown()
-    if a.out:
-        with open(a.out, "a") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+    append_rows(a.out, rows)
 
 
 if __name__ == "__main__":
