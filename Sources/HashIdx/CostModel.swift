@@ -1,5 +1,4 @@
 import CHammingKernels
-import Dispatch
 import Hamming
 
 /// The planner's cost estimates, in microseconds; only the ratios matter, and either path
@@ -59,11 +58,11 @@ public struct CostModel: Sendable, Equatable {
         var scan = Double.infinity, verify = Double.infinity
         for _ in 0..<3 {
             var state = hx_scan_state(limit: UInt32(cb * 2), k: 0, kept: 0, count_at: nil, ordered_rows: 0)
-            var start = DispatchTime.now().uptimeNanoseconds
+            var start = System.nanoseconds()
             _ = kernel.scan(query: base, base: base, count: n, firstRow: 0, dead: nil, state: &state, hits: hits)
-            scan = min(scan, Double(DispatchTime.now().uptimeNanoseconds - start) / 1000 / Double(n))
+            scan = min(scan, Double(System.nanoseconds() - start) / 1000 / Double(n))
             visited.initialize(repeating: 0, count: (n + 63) / 64)
-            start = DispatchTime.now().uptimeNanoseconds
+            start = System.nanoseconds()
             var kept = 0
             for g in stride(from: 0, to: 4096, by: 64) {
                 for j in g..<(g + 64) {
@@ -74,7 +73,7 @@ public struct CostModel: Sendable, Equatable {
                 }
                 for j in g..<(g + 64) { kept &+= kernel.distance(base, base + Int(picked[j]) * cb) }
             }
-            verify = min(verify, Double(DispatchTime.now().uptimeNanoseconds - start) / 1000 / 4096)
+            verify = min(verify, Double(System.nanoseconds() - start) / 1000 / 4096)
             if kept == -1 { verify = 0 }   // keeps the distances from being optimised away
         }
         guard scan.isFinite, scan > 0, verify.isFinite, verify > 0 else { return self }

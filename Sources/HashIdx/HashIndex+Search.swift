@@ -165,14 +165,14 @@ extension HashIndex {
                     var deferred: [(index: Int, stats: QueryStatistics, seconds: Double)] = []
                     func flush() {
                         guard !deferred.isEmpty else { return }
-                        let start = DispatchTime.now().uptimeNanoseconds
+                        let start = System.nanoseconds()
                         let g = goal(reader)
                         let states = deferred.map { _ in ScanQuery(g, bits: bits, orderedRows: reader.sealed.rows) }
                         reader.scan(deferred.map { queries + $0.index * codeBytes }, states)
-                        let share = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(deferred.count)
+                        let share = Double(System.nanoseconds() - start) / 1e9 / Double(deferred.count)
                         for (j, d) in deferred.enumerated() {
                             var stats = d.stats
-                            let assembly = DispatchTime.now().uptimeNanoseconds
+                            let assembly = System.nanoseconds()
                             let neighbors: [Neighbor]
                             switch g {
                             case .range(let r):
@@ -183,7 +183,7 @@ extension HashIndex {
                                 neighbors = reader.neighbors(states[j].hits, maxDistance: states[j].limit, limit: k)
                             }
                             // The query's time: its attempt, its share of the group's pass, and its own results.
-                            stats.seconds = d.seconds + share + Double(DispatchTime.now().uptimeNanoseconds - assembly) / 1e9
+                            stats.seconds = d.seconds + share + Double(System.nanoseconds() - assembly) / 1e9
                             deliver(d.index, SearchResult(neighbors: neighbors, statistics: stats))
                         }
                         deferred.removeAll(keepingCapacity: true)
@@ -191,9 +191,9 @@ extension HashIndex {
                     var i = worker
                     while i < count {
                         reader.resetScratch()
-                        let start = DispatchTime.now().uptimeNanoseconds
+                        let start = System.nanoseconds()
                         let neighbors = try attempt(reader, queries + i * codeBytes)
-                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                        let seconds = Double(System.nanoseconds() - start) / 1e9
                         if let neighbors {
                             reader.stats.seconds = seconds
                             deliver(i, SearchResult(neighbors: neighbors, statistics: reader.stats))

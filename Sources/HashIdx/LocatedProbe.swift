@@ -1,5 +1,4 @@
 import CHammingKernels
-import Dispatch
 import Hamming
 
 /// Probing in two phases, so that the planner sees what a probe will verify before it pays for
@@ -9,14 +8,28 @@ import Hamming
 /// estimate from the index's size foresees.
 extension Reader {
     /// The keys of a Hamming ball around `value`: `value` XOR every `width`-bit mask whose weight
-    /// is in `weights`, appended to ``keys``.
+    /// is in `weights`, appended to ``keys`` (in increasing mask order within a weight).
     func appendBallKeys(value: UInt32, width: Int, weights: ClosedRange<Int>) {
+        var keys = self.keys
         for w in weights where w <= width {
-            HammingBall.forEachMask(width: width, weight: w) { mask in
-                keys.append(value ^ mask)
-                return true
+            switch w {
+            case 0:
+                keys.append(value)
+            case 1:
+                keys.reserve(extra: width)
+                for i in 0..<width { keys.appendUnchecked(value ^ (1 << UInt32(i))) }
+            default:
+                // Gosper's hack: the next larger mask with the same number of one bits.
+                let limit: UInt64 = 1 << UInt64(width)
+                var x: UInt64 = (1 << UInt64(w)) - 1
+                while x < limit {
+                    keys.append(value ^ UInt32(truncatingIfNeeded: x))
+                    let c = x & (0 &- x), r = x &+ c
+                    x = (((r ^ x) >> 2) / c) | r
+                }
             }
         }
+        self.keys = keys
     }
 
     /// Probes table `table` with `value` XOR every `width`-bit mask whose weight is in `weights`,
@@ -24,12 +37,12 @@ extension Reader {
     /// time, so that a large ball is never held whole. Hits within `limit` join ``hits``.
     func probeBall(table: Int, value: UInt32, width: Int, weights: ClosedRange<Int>, query: UnsafeRawPointer, limit: Int) throws {
         func flush() throws {
-            locatedRanges.removeAll(keepingCapacity: true)
+            locatedRanges.removeAll()
             _ = locate(table: table, keys: 0..<keys.count)
             try verifyLocated(table: table, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, query: query, limit: limit)
-            keys.removeAll(keepingCapacity: true)
+            keys.removeAll()
         }
-        keys.removeAll(keepingCapacity: true)
+        keys.removeAll()
         for w in weights where w <= width {
             try HammingBall.forEachMask(width: width, weight: w) { mask in
                 keys.append(value ^ mask)
@@ -48,7 +61,10 @@ extension Reader {
         let sealed = sealedPostings[table]
         if sealed.count == 0 { return 0 }
         var total = 0
-        keys.withUnsafeBufferPointer { keys in
+        var ranges = locatedRanges
+        defer { locatedRanges = ranges }
+        do {
+            let keys = self.keys.elements
             var g = span.lowerBound
             while g < span.upperBound {
                 let e = min(g + Reader.group, span.upperBound)
@@ -62,8 +78,8 @@ extension Reader {
                 for i in g..<e where cellLo[i - g] < cellHi[i - g] {
                     let found = sealed.postings(keys[i], in: cellLo[i - g], cellHi[i - g])
                     if !found.isEmpty {
-                        locatedRanges.append(found.lowerBound)
-                        locatedRanges.append(found.upperBound)
+                        ranges.append(found.lowerBound)
+                        ranges.append(found.upperBound)
                         total += found.count
                     }
                 }
@@ -81,59 +97,30 @@ extension Reader {
     func verifyLocated(table: Int, keys span: Range<Int>, ranges: Range<Int>, query: UnsafeRawPointer, limit: Int) throws {
         let hasDelta = self.hasDelta
         if ranges.isEmpty && !hasDelta { return }
-        let located = self.locatedRanges
+        let located = self.locatedRanges.elements
         var bound = 0
         for r in stride(from: ranges.lowerBound, to: ranges.upperBound, by: 2) { bound += located[r + 1] - located[r] }
         var touched = self.touched, hits = self.hits
         touched.reserve(extra: bound)
         hits.reserve(extra: bound)
-        let sealed = sealedPostings[table], visited = self.visited, kernel = self.kernel, pendingRows = self.pendingRows
-        let rowCount = rows, rowShift = self.rowShift, rowMask = self.rowMask, codeBytes = self.codeBytes
+        let sealed = sealedPostings[table]
         let limit32 = UInt32(clamping: limit)
-        var candidates = 0, duplicates = 0, damaged: UInt32?
+        var counts = VerifyCounts()
         // Enough rows to time without the clock's own cost mattering.
-        let started = bound >= 256 ? DispatchTime.now().uptimeNanoseconds : 0
+        let started = bound >= 256 ? System.nanoseconds() : 0
         codeChunks.withUnsafeBufferPointer { chunks in
             dead.withUnsafeBufferPointer { deadWords in
-                let deadRows = hasDead ? deadWords.baseAddress : nil
-                @inline(__always) func code(_ row: UInt32) -> UnsafeRawPointer {
-                    chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes
-                }
-                @inline(__always) func flush(_ n: Int) {
-                    for j in 0..<n {
-                        let row = pendingRows[j]
-                        let d = UInt32(kernel.distance(query, code(row)))
-                        if d <= limit32 { hits.appendUnchecked(Hit(row: row, distance: d)) }
-                    }
-                    candidates += n
-                }
-                var pending = 0
-                var r = ranges.lowerBound
-                while r < ranges.upperBound {
-                    var i = located[r]
-                    let end = located[r + 1]
-                    if r + 2 < ranges.upperBound { sealed.prefetchPostings(located[r + 2]) }
-                    while i < end {
-                        let row = sealed.row(i)
-                        i += 1
-                        guard Int(row) < rowCount else { damaged = row; continue }
-                        let w = Int(row >> 6), bit = UInt64(1) << UInt64(row & 63)
-                        if visited[w] & bit != 0 { duplicates += 1; continue }
-                        visited[w] |= bit
-                        touched.appendUnchecked(row)
-                        if let deadRows, deadRows[w] & bit != 0 { continue }
-                        hx_prefetch(code(row))
-                        pendingRows[pending] = row
-                        pending += 1
-                        if pending == Reader.pendingCapacity { flush(pending); pending = 0 }
-                    }
-                    r += 2
-                }
-                flush(pending)
+                guard !ranges.isEmpty, let chunks = chunks.baseAddress else { return }
+                Reader.verifyRows(located: located, ranges: ranges, sealed: sealed, chunks: chunks,
+                                  dead: hasDead ? deadWords.baseAddress : nil, visited: visited, pending: pendingRows,
+                                  rowCount: rows, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
+                                  kernel: kernel, query: query, limit: limit32,
+                                  touched: &touched, hits: &hits, counts: &counts)
             }
         }
+        let candidates = counts.candidates, duplicates = counts.duplicates, damaged = counts.damaged
         if started > 0 {
-            measuredVerify = Reader.average(measuredVerify, Double(DispatchTime.now().uptimeNanoseconds - started) / 1000 / Double(bound))
+            measuredVerify = Reader.average(measuredVerify, Double(System.nanoseconds() - started) / 1000 / Double(bound))
         }
         // Stored back before the delta rows below append through the reader's own buffers.
         self.touched = touched
@@ -142,7 +129,7 @@ extension Reader {
         stats.duplicates += duplicates
         if let damaged { damagedRow = damaged }
         if hasDelta {
-            for key in keys[span] {
+            for key in keys.elements[span] {
                 _ = try forEachDeltaRow(table: table, key: key) { row in
                     guard admit(row) else { return }
                     stats.candidates += 1
@@ -151,6 +138,64 @@ extension Reader {
                 }
             }
         }
+    }
+
+    /// What ``verifyRows(located:ranges:sealed:chunks:dead:visited:pending:rowCount:rowShift:rowMask:codeBytes:kernel:query:limit:touched:hits:counts:)`` counted.
+    struct VerifyCounts {
+        var candidates = 0
+        var duplicates = 0
+        var damaged: UInt32?
+    }
+
+    /// The verification loop of ``verifyLocated(table:keys:ranges:query:limit:)`` over sealed
+    /// posting ranges, with every input a parameter: nothing it touches is a class property or a
+    /// captured variable, so none of its accesses is checked at run time. Each row not yet
+    /// visited and live is a candidate; codes are prefetched ``pendingCapacity`` rows ahead of
+    /// their distance.
+    static func verifyRows(located: UnsafeBufferPointer<Int>, ranges: Range<Int>, sealed: SealedPostings,
+                           chunks: UnsafePointer<UnsafeRawPointer>, dead: UnsafePointer<UInt64>?,
+                           visited: UnsafeMutablePointer<UInt64>, pending pendingRows: UnsafeMutablePointer<UInt32>,
+                           rowCount: Int, rowShift: Int, rowMask: Int, codeBytes: Int, kernel: DistanceKernel,
+                           query: UnsafeRawPointer, limit: UInt32, touched: inout PlainBuffer<UInt32>,
+                           hits: inout PlainBuffer<Hit>, counts: inout VerifyCounts) {
+        var pending = 0, candidates = 0, duplicates = 0
+        var r = ranges.lowerBound
+        while r < ranges.upperBound {
+            var i = located[r]
+            let end = located[r + 1]
+            if r + 2 < ranges.upperBound { sealed.prefetchPostings(located[r + 2]) }
+            while i < end {
+                let row = sealed.row(i)
+                i += 1
+                guard Int(row) < rowCount else { counts.damaged = row; continue }
+                let w = Int(row >> 6), bit = UInt64(1) << UInt64(row & 63)
+                if visited[w] & bit != 0 { duplicates += 1; continue }
+                visited[w] |= bit
+                touched.appendUnchecked(row)
+                if let dead, dead[w] & bit != 0 { continue }
+                hx_prefetch(chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes)
+                pendingRows[pending] = row
+                pending += 1
+                if pending == Reader.pendingCapacity {
+                    for j in 0..<pending {
+                        let row = pendingRows[j]
+                        let d = UInt32(kernel.distance(query, chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes))
+                        if d <= limit { hits.appendUnchecked(Hit(row: row, distance: d)) }
+                    }
+                    candidates += pending
+                    pending = 0
+                }
+            }
+            r += 2
+        }
+        for j in 0..<pending {
+            let row = pendingRows[j]
+            let d = UInt32(kernel.distance(query, chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes))
+            if d <= limit { hits.appendUnchecked(Hit(row: row, distance: d)) }
+        }
+        candidates += pending
+        counts.candidates += candidates
+        counts.duplicates += duplicates
     }
 
     /// Estimated rows under `lookups` keys of a `width`-bit table among the rows written since

@@ -45,6 +45,11 @@ struct PlainBuffer<Element: BitwiseCopyable> {
 
     var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
 
+    var isEmpty: Bool { count == 0 }
+
+    @inline(__always)
+    subscript(i: Int) -> Element { base[i] }
+
     private mutating func grow(to n: Int) {
         let moved = UnsafeMutablePointer<Element>.allocate(capacity: n)
         moved.update(from: base, count: count)

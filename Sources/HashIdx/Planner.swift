@@ -18,13 +18,14 @@ extension Reader {
         let layout = self.layout
         let m = layout.count
         // The plan depends on the radius and the index's shape only: a batch makes it once.
-        let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
+        let key = QueryPlanner.RangePlanKey(rows: rows, hasDelta: hasDelta, radius: r, choice: choice, model: model)
         let plan: QueryPlanner.RangePlan
-        if let cached = cachedRangePlan, cached.planner == planner, cached.radius == r, cached.choice == choice {
+        if let cached = cachedRangePlan, cached.key == key {
             plan = cached.plan
         } else {
+            let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
             plan = planner.range(radius: r, choice: choice)
-            cachedRangePlan = (planner, r, choice, plan)
+            cachedRangePlan = CachedRangePlan(key: key, plan: plan)
         }
         stats.radiusReached = r
         if plan.path == .scan {
@@ -116,8 +117,8 @@ extension Reader {
                             abandonProbe()
                             return scanNearest(query, k: need, deferScan: deferScan)
                         }
-                        keys.removeAll(keepingCapacity: true)
-                        locatedRanges.removeAll(keepingCapacity: true)
+                        keys.removeAll()
+                        locatedRanges.removeAll()
                         appendBallKeys(value: values[j], width: b, weights: s...s)
                         var located = Double(locate(table: j, keys: 0..<keys.count))
                         if hasDelta { located += deltaRowsEstimate(lookups: keys.count, width: b) }

@@ -17,6 +17,16 @@ struct QueryPlanner: Equatable {
     /// The cost of scanning every row once.
     var scanCost: Double { model.scanCost(count: rows, codeBytes: codeBytes) }
 
+    /// What a range plan depends on besides the layout (fixed for a reader): a reader reuses
+    /// its last plan while these stay the same, as they do over a batch.
+    struct RangePlanKey: Equatable {
+        var rows: Int
+        var hasDelta: Bool
+        var radius: Int
+        var choice: PathChoice
+        var model: CostModel
+    }
+
     /// A range query's plan: the substring radius of each table (−1: not probed) by the
     /// pigeonhole rule, the estimated probe cost, and the path.
     struct RangePlan: Equatable {
@@ -76,4 +86,10 @@ struct QueryPlanner: Equatable {
     func nearestAllowance(committed: Bool, located: Bool = false) -> Double {
         scanCost * (committed ? 1 : located ? max(0.5, model.nearestProbeBudget) : model.nearestProbeBudget)
     }
+}
+
+/// A reader's last range plan and what it was made for.
+struct CachedRangePlan {
+    var key: QueryPlanner.RangePlanKey
+    var plan: QueryPlanner.RangePlan
 }

@@ -6,28 +6,35 @@ internal import LMDB
 /// scratch. Readers are pooled and reused: a reader's transaction is reset between uses and
 /// renewed on the next; the chunk pointers are re-read only when the snapshot or the mapping
 /// changed. Used by one thread at a time.
+///
+/// Its stored properties are exempt from Swift's run-time exclusivity checks
+/// (`@exclusivity(unchecked)`): a reader is used by one thread at a time and no access to a
+/// property overlaps another, while each checked access costs a thread-local look-up, and a
+/// probe query makes dozens of them.
 final class Reader {
     unowned let index: HashIndex
-    private(set) var transaction: Transaction?
-    private(set) var cursors: [Cursor] = []
-    private var snapshotID = -1
-    private var generation = -1
+    @exclusivity(unchecked) private(set) var transaction: Transaction?
+    @exclusivity(unchecked) private(set) var cursors: [Cursor] = []
+    @exclusivity(unchecked) private var snapshotID = -1
+    @exclusivity(unchecked) private var generation = -1
 
     /// Number of stored (live) codes in this snapshot.
-    private(set) var count = 0
+    @exclusivity(unchecked) private(set) var count = 0
     /// Rows in the code chunks, live or dead (≥ count).
-    private(set) var rows = 0
+    @exclusivity(unchecked) private(set) var rows = 0
     /// The sealed base of this snapshot.
-    private(set) var sealed = SealedState.empty(substringCount: 0)
+    @exclusivity(unchecked) private(set) var sealed = SealedState.empty(substringCount: 0)
     /// Sealed postings per substring table.
-    private(set) var sealedPostings: [SealedPostings] = []
+    let sealedPostings: UnsafeMutablePointer<SealedPostings>
+    /// The in-map byte ranges of the sealed postings' chunks.
+    @exclusivity(unchecked) private var sealedRanges: [(start: UnsafeRawPointer, count: Int)] = []
     /// Base address of each code chunk (rows c·R ..< (c+1)·R), valid while the snapshot lives.
-    private(set) var codeChunks: [UnsafeRawPointer] = []
+    @exclusivity(unchecked) private(set) var codeChunks: [UnsafeRawPointer] = []
     /// Base address of each row-id chunk (u64 little-endian per row); nil where every row of the
     /// chunk is sealed with dense ids.
-    private(set) var idChunks: [UnsafeRawPointer?] = []
+    @exclusivity(unchecked) private(set) var idChunks: [UnsafeRawPointer?] = []
     /// One bit per dead row (removed or replaced); empty when no row is dead.
-    private(set) var dead: [UInt64] = []
+    @exclusivity(unchecked) private(set) var dead: [UInt64] = []
     /// Whether any row is dead (then candidates and scans skip dead rows).
     var hasDead: Bool { rows > count }
     /// The in-map byte ranges this snapshot reads in place (code and id chunks, sealed arrays).
@@ -35,12 +42,12 @@ final class Reader {
         var out: [(start: UnsafeRawPointer, count: Int)] = []
         for (c, p) in codeChunks.enumerated() { out.append((p, rowsInChunk(c) * codeBytes)) }
         for (c, p) in idChunks.enumerated() { if let p { out.append((p, rowsInChunk(c) * 8)) } }
-        for s in sealedPostings { out += s.mappedRanges }
+        out += sealedRanges
         return out
     }
 
     /// Whether rows past the sealed base exist (then look-ups also read the delta tables).
-    private(set) var hasDelta = false
+    @exclusivity(unchecked) private(set) var hasDelta = false
 
     /// Rows in code chunk `c` (all but the last hold ``rowsPerChunk``).
     @inline(__always)
@@ -48,16 +55,16 @@ final class Reader {
 
     // Per-query scratch, reused across queries, in plain memory (see ``PlainBuffer``).
     /// One bit per row: already a candidate in this query (``visitedWords`` words, zero between queries).
-    private(set) var visited = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-    private var visitedWords = 0
+    @exclusivity(unchecked) private(set) var visited = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    @exclusivity(unchecked) private var visitedWords = 0
     /// Rows whose visited bit is set, to clear them after the query.
-    var touched = PlainBuffer<UInt32>()
+    @exclusivity(unchecked) var touched = PlainBuffer<UInt32>()
     /// (row, distance) pairs found by the current query.
-    var hits = PlainBuffer<Hit>()
+    @exclusivity(unchecked) var hits = PlainBuffer<Hit>()
     /// Counters of the current query.
-    var stats = QueryStatistics()
+    @exclusivity(unchecked) var stats = QueryStatistics()
     /// A posting row past the last row met by the current query (a damaged file).
-    var damagedRow: UInt32?
+    @exclusivity(unchecked) var damagedRow: UInt32?
 
     /// A code found by a query: its row and distance (the fused scan kernel's own type).
     typealias Hit = hx_hit
@@ -67,8 +74,8 @@ final class Reader {
     /// replace the cost model's calibrated figures once known (see ``measured(_:)``), so that
     /// the planner weighs what queries on this index and machine really cost — caches, codes
     /// that repeat, bucket sizes — rather than a calibration on cache-resident random codes.
-    var measuredVerify: Double?
-    var measuredScan: Double?
+    @exclusivity(unchecked) var measuredVerify: Double?
+    @exclusivity(unchecked) var measuredScan: Double?
 
     /// `model` with the costs this reader has measured.
     func measured(_ model: CostModel) -> CostModel {
@@ -83,13 +90,13 @@ final class Reader {
     static func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.9 * $0 + 0.1 * new } ?? new }
 
     /// The last range plan made, reused while the planner's inputs stay the same.
-    var cachedRangePlan: (planner: QueryPlanner, radius: Int, choice: PathChoice, plan: QueryPlanner.RangePlan)?
+    @exclusivity(unchecked) var cachedRangePlan: CachedRangePlan?
 
     /// Keys of the current probe step (a substring value XOR each mask of the step).
-    var keys: [UInt32] = []
+    @exclusivity(unchecked) var keys = PlainBuffer<UInt32>()
     /// Posting ranges (lower, upper, flattened) of the keys located so far in this probe, kept
     /// between locating and verifying (see ``locate(table:keys:)``).
-    var locatedRanges: [Int] = []
+    @exclusivity(unchecked) var locatedRanges = PlainBuffer<Int>()
     /// The shells of the current range query, table-major (see ``shell(_:_:)``).
     let shells: UnsafeMutablePointer<LocatedShell>
     /// C(b_i, w) for every table i and shell w ≤ ``maxShell``, table-major.
@@ -99,10 +106,10 @@ final class Reader {
     /// Scratch of the threshold allocation: one table's cumulative shell costs, and the dynamic
     /// program's costs, choices and predecessors (grown to the largest radius met).
     let shellCost = UnsafeMutablePointer<Double>.allocate(capacity: Reader.maxShell + 1)
-    var dpCost = UnsafeMutablePointer<Double>.allocate(capacity: 0)
-    var dpChoice = UnsafeMutablePointer<Int8>.allocate(capacity: 0)
-    var dpFrom = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
-    var dpCapacity = 0
+    @exclusivity(unchecked) var dpCost = UnsafeMutablePointer<Double>.allocate(capacity: 0)
+    @exclusivity(unchecked) var dpChoice = UnsafeMutablePointer<Int8>.allocate(capacity: 0)
+    @exclusivity(unchecked) var dpFrom = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
+    @exclusivity(unchecked) var dpCapacity = 0
     /// Directory cells of one group of keys.
     let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
     let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
@@ -139,12 +146,18 @@ final class Reader {
             for w in 0...Reader.maxShell { binomials[i * (Reader.maxShell + 1) + w] = HammingBall.binomial(index.layout.widths[i], w) }
         }
         thresholds = .allocate(capacity: index.layout.count)
+        sealedPostings = .allocate(capacity: index.layout.count)
+        for k in 0..<index.layout.count { (sealedPostings + k).initialize(to: SealedPostings()) }
     }
 
     deinit {
         visited.deallocate()
         touched.free()
         hits.free()
+        keys.free()
+        locatedRanges.free()
+        for k in 0..<layout.count { sealedPostings[k].free() }
+        sealedPostings.deallocate()
         thresholds.deallocate()
         shellCost.deallocate()
         shells.deallocate()
@@ -184,12 +197,18 @@ final class Reader {
         let shape = try IndexShape(txn, tables: tables, layout: layout)
         (count, rows, sealed) = (shape.count, shape.rows, shape.sealed)
         hasDelta = rows > sealed.rows
+        for k in 0..<layout.count {
+            sealedPostings[k].free()
+            sealedPostings[k] = SealedPostings()
+        }
+        sealedRanges = []
         if let sealedDB = tables.sealed, sealed.rows > 0 {
-            sealedPostings = try (0..<layout.count).map {
-                try SealedPostings(transaction: txn, database: sealedDB, table: $0, width: layout.widths[$0], state: sealed)
+            for k in 0..<layout.count {
+                let loaded = try SealedPostings(transaction: txn, database: sealedDB, table: k, width: layout.widths[k],
+                                                state: sealed, ranges: &sealedRanges)
+                sealedPostings[k].free()
+                sealedPostings[k] = loaded
             }
-        } else {
-            sealedPostings = (0..<layout.count).map { _ in SealedPostings() }
         }
         let rpc = rowsPerChunk, chunks = (rows + rpc - 1) / rpc
         codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: codeBytes, name: "codes", optional: { _ in false }).map { $0! }

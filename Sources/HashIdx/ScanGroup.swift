@@ -1,5 +1,4 @@
 import CHammingKernels
-import Dispatch
 import Hamming
 
 /// One query's state during a scan: what it asks for, and the hits kept so far. A scan can
@@ -91,10 +90,10 @@ extension Reader {
     func scan(_ queries: [UnsafeRawPointer], _ states: [ScanQuery]) {
         let block = max(8, Reader.scanBlockBytes / codeBytes) & ~7
         let kernel = self.kernel
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = System.nanoseconds()
         defer {
             if rows >= 4096 && !queries.isEmpty {
-                let perCode = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000 / Double(rows * queries.count)
+                let perCode = Double(System.nanoseconds() - started) / 1000 / Double(rows * queries.count)
                 measuredScan = Reader.average(measuredScan, perCode)
             }
         }

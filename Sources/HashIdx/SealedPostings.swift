@@ -6,7 +6,10 @@ internal import LMDB
 /// directory of 2^D + 1 entry offsets over the top D bits of the substring value, then one
 /// posting per sealed row, sorted by (value, row): its low b − D bits and its row. Every array
 /// is cut into chunks of E entries. Valid while the snapshot that loaded it lives.
-final class SealedPostings {
+///
+/// A plain value (pointers and numbers), copied freely on the query path without reference
+/// counting; its owner (the reader) calls ``free()`` once when the snapshot changes.
+struct SealedPostings {
     private let directory: UnsafeMutablePointer<UnsafeRawPointer>
     private let lows: UnsafeMutablePointer<UnsafeRawPointer>
     private let rows: UnsafeMutablePointer<UnsafeRawPointer>
@@ -18,8 +21,6 @@ final class SealedPostings {
     private let entryMask: Int
     /// Sealed postings (= sealed rows).
     let count: Int
-    /// The in-map byte ranges of every chunk (for prefaulting).
-    private(set) var mappedRanges: [(start: UnsafeRawPointer, count: Int)] = []
 
     /// No sealed postings.
     init() {
@@ -27,14 +28,17 @@ final class SealedPostings {
         lowBits = 0; lowMask = 0; lowBytes = 4; entryShift = 0; entryMask = 0; count = 0
     }
 
-    deinit {
+    /// Releases the chunk pointer arrays (the chunks themselves belong to the map).
+    func free() {
         directory.deallocate()
         lows.deallocate()
         rows.deallocate()
     }
 
-    /// Loads and size-checks the chunk pointers of table `k` from the `sealed` table.
-    init(transaction txn: Transaction, database: Database, table k: Int, width b: Int, state: SealedState) throws {
+    /// Loads and size-checks the chunk pointers of table `k` from the `sealed` table; appends
+    /// the in-map byte range of every chunk to `ranges` (for prefaulting).
+    init(transaction txn: Transaction, database: Database, table k: Int, width b: Int, state: SealedState,
+         ranges: inout [(start: UnsafeRawPointer, count: Int)]) throws {
         let n = state.rows, d = state.prefixBits[k], e = state.entriesPerChunk
         count = n
         lowBits = b - d
@@ -42,7 +46,7 @@ final class SealedPostings {
         lowBytes = state.lowBytes[k]
         entryShift = e.trailingZeroBitCount
         entryMask = e - 1
-        var ranges: [(start: UnsafeRawPointer, count: Int)] = []
+        var found: [(start: UnsafeRawPointer, count: Int)] = []
         func load(_ kind: Format.SealedKind, entries: Int, bytesPerEntry: Int) throws -> UnsafeMutablePointer<UnsafeRawPointer> {
             let chunks = n == 0 ? 0 : (entries + e - 1) / e
             let out = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: chunks)
@@ -54,7 +58,7 @@ final class SealedPostings {
                     throw HashIdxError.corrupt("sealed table \(k) lacks \(kind) chunk \(c) of \(expected) bytes")
                 }
                 out[c] = v.baseAddress!
-                ranges.append((v.baseAddress!, v.count))
+                found.append((v.baseAddress!, v.count))
             }
             return out
         }
@@ -65,13 +69,14 @@ final class SealedPostings {
         do {
             rows = try load(.rows, entries: n, bytesPerEntry: 4)
         } catch { directory.deallocate(); lows.deallocate(); throw error }
-        mappedRanges = ranges
         // The directory's ends bound every look-up; a damaged directory must not send one past them.
         if n > 0 {
             guard start(0) == 0, start(1 << d) == n else {
+                free()
                 throw HashIdxError.corrupt("sealed table \(k) has a directory spanning \(start(0))..<\(start(1 << d)), expected 0..<\(n)")
             }
         }
+        ranges += found
     }
 
     /// Offset of the first posting whose value has directory prefix `p`.

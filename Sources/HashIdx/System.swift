@@ -18,6 +18,19 @@ enum System {
         if fd >= 0 { fsync(fd); _ = close(fd) }
     }
 
+    /// A monotonic clock in nanoseconds, for timing queries: one vDSO call on Linux, without
+    /// Dispatch's conversions.
+    @inline(__always)
+    static func nanoseconds() -> UInt64 {
+        #if canImport(Glibc)
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+        #else
+        return clock_gettime_nsec_np(CLOCK_UPTIME_RAW)
+        #endif
+    }
+
     /// The soft file-size limit (`ulimit -f`) in bytes, or nil when there is none.
     static func fileSizeLimit() -> UInt64? {
         var limit = rlimit()

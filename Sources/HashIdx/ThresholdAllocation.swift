@@ -44,8 +44,8 @@ extension Reader {
     func allocateThresholds(_ query: UnsafeRawPointer, radius r: Int, start: [Int], model: CostModel, scanCost: Double) -> Bool {
         let m = layout.count
         shells.update(repeating: .unlocated, count: m * (Reader.maxShell + 1))
-        keys.removeAll(keepingCapacity: true)
-        locatedRanges.removeAll(keepingCapacity: true)
+        keys.removeAll()
+        locatedRanges.removeAll()
         let need = r + 1
         var spent = 0.0, startRows = 0.0
         @inline(__always) func locateShell(_ i: Int, _ w: Int) {
@@ -58,7 +58,9 @@ extension Reader {
         @inline(__always) func locatedRows(_ i: Int, _ w: Int) -> Double {
             Double(shell(i, w).rows) + (hasDelta ? deltaRowsEstimate(lookups: shell(i, w).keys.count, width: layout.widths[i]) : 0)
         }
-        if start.allSatisfy({ $0 <= Reader.maxShell }) {
+        var startFits = true
+        for s in start where s > Reader.maxShell { startFits = false }
+        if startFits {
             // Shell 0 of the tables multi-index hashing probes first: if their buckets are
             // crowded, the program below sees it (the next shells are estimated as dense) before
             // the wider shells are looked up.
