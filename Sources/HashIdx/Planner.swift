@@ -31,11 +31,12 @@ extension Reader {
         if plan.path == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
+        loadSubstrings(of: query)
         if choice == .automatic {
             // Thresholds per table by the generalised pigeonhole principle, every shell they
             // probe located before a row is read; a scan if that costs less.
             let costs = measured(model)
-            guard allocateThresholds(query, radius: r, start: plan.substringRadii, model: costs,
+            guard allocateThresholds(radius: r, start: plan.substringRadii, model: costs,
                                      scanCost: costs.scanCost(count: rows, codeBytes: codeBytes)) else {
                 abandonProbe()
                 stats.radiusReached = r
@@ -53,7 +54,7 @@ extension Reader {
         for k in 0..<m {
             let s = plan.substringRadii[k]
             if s < 0 { continue }
-            try probeBall(table: k, value: layout.value(k, of: query), width: layout.widths[k], weights: 0...s, query: query, limit: r)
+            try probeBall(table: k, value: queryValues[k], width: tableWidths[k], weights: 0...s, query: query, limit: r)
         }
         try checkDamage()
         return true
@@ -98,7 +99,8 @@ extension Reader {
         var spent = 0.0
         var committed = false     // the remaining steps were costed below a scan: finish probing
         var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
-        let values = (0..<m).map { layout.value($0, of: query) }
+        loadSubstrings(of: query)
+        let values = queryValues
         let widest = layout.widths.max()!
         var s = 0
         while true {

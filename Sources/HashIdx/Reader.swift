@@ -111,10 +111,18 @@ final class Reader {
     @exclusivity(unchecked) var dpFrom = UnsafeMutablePointer<Int32>.allocate(capacity: 0)
     @exclusivity(unchecked) var dpCapacity = 0
     /// Directory cells of one group of keys.
-    let cellLo = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
-    let cellHi = UnsafeMutablePointer<Int>.allocate(capacity: Reader.group)
+    /// (At least one per table: ``locateOwnBuckets(tables:)`` keeps every table's cell.)
+    let cellLo: UnsafeMutablePointer<Int>
+    let cellHi: UnsafeMutablePointer<Int>
     /// Admitted rows whose codes are being prefetched, awaiting verification.
     let pendingRows = UnsafeMutablePointer<UInt32>.allocate(capacity: Reader.pendingCapacity)
+    /// The current query's substring value in each table (see ``loadSubstrings(of:)``).
+    let queryValues: UnsafeMutablePointer<UInt32>
+    /// The current query followed by 8 zero bytes: every substring is one 8-byte load.
+    let paddedQuery: UnsafeMutableRawPointer
+    /// The layout's first bit and width of each table, in plain memory.
+    let tableStarts: UnsafeMutablePointer<Int>
+    let tableWidths: UnsafeMutablePointer<Int>
     static let group = 16
     static let pendingCapacity = 64
 
@@ -146,6 +154,17 @@ final class Reader {
             for w in 0...Reader.maxShell { binomials[i * (Reader.maxShell + 1) + w] = HammingBall.binomial(index.layout.widths[i], w) }
         }
         thresholds = .allocate(capacity: index.layout.count)
+        let m = index.layout.count
+        cellLo = .allocate(capacity: max(Reader.group, m))
+        cellHi = .allocate(capacity: max(Reader.group, m))
+        queryValues = .allocate(capacity: m)
+        queryValues.initialize(repeating: 0, count: m)
+        paddedQuery = .allocate(byteCount: index.codeBytes + 8, alignment: 8)
+        paddedQuery.initializeMemory(as: UInt8.self, repeating: 0, count: index.codeBytes + 8)
+        tableStarts = .allocate(capacity: m)
+        tableStarts.initialize(from: index.layout.starts, count: m)
+        tableWidths = .allocate(capacity: m)
+        tableWidths.initialize(from: index.layout.widths, count: m)
         sealedPostings = .allocate(capacity: index.layout.count)
         for k in 0..<index.layout.count { (sealedPostings + k).initialize(to: SealedPostings()) }
     }
@@ -158,6 +177,10 @@ final class Reader {
         locatedRanges.free()
         for k in 0..<layout.count { sealedPostings[k].free() }
         sealedPostings.deallocate()
+        queryValues.deallocate()
+        paddedQuery.deallocate()
+        tableStarts.deallocate()
+        tableWidths.deallocate()
         thresholds.deallocate()
         shellCost.deallocate()
         shells.deallocate()
@@ -340,6 +363,17 @@ final class Reader {
         if let row = damagedRow {
             damagedRow = nil
             throw HashIdxError.corrupt("a substring table lists row \(row), but the index has \(rows) rows")
+        }
+    }
+
+    /// Reads the substring value of `query` in every table into ``queryValues``.
+    @inline(__always)
+    func loadSubstrings(of query: UnsafeRawPointer) {
+        paddedQuery.copyMemory(from: query, byteCount: codeBytes)
+        for k in 0..<layout.count {
+            let start = tableStarts[k]
+            let word = UInt64(littleEndian: paddedQuery.loadUnaligned(fromByteOffset: start >> 3, as: UInt64.self))
+            queryValues[k] = UInt32(truncatingIfNeeded: (word >> UInt64(start & 7)) & ((1 << UInt64(tableWidths[k])) - 1))
         }
     }
 

@@ -114,6 +114,34 @@ extension Reader {
         }
     }
 
+    /// Up to this many hits are sorted by insertion, in the answer's own array: a query with a
+    /// handful of results makes one allocation.
+    static let fewHits = 24
+
+    /// ``neighbors(_:maxDistance:limit:)`` for at most ``fewHits`` hits.
+    private func fewNeighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance top: Int, limit: Int) -> [Neighbor] {
+        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
+        let within = idChunks.withUnsafeBufferPointer { chunks in
+            [Neighbor](unsafeUninitializedCapacity: hits.count) { out, count in
+                var n = 0
+                for h in hits where Int(h.distance) <= top {
+                    let x = Neighbor(id: Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask),
+                                     distance: Int(h.distance))
+                    // Insertion by (distance, id).
+                    var j = n
+                    while j > 0 && (out[j - 1].distance, out[j - 1].id) > (x.distance, x.id) {
+                        (out.baseAddress! + j).initialize(to: out[j - 1])
+                        j -= 1
+                    }
+                    (out.baseAddress! + j).initialize(to: x)
+                    n += 1
+                }
+                count = min(n, limit)
+            }
+        }
+        return within
+    }
+
     /// Turns `hits` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at
     /// most `limit`: a counting sort by distance (stable), ids read in place, then each distance
     /// level put in id order — nothing to do for a level already ascending (a scan of sealed
@@ -122,6 +150,7 @@ extension Reader {
     func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
         let top = min(maxDistance, bits)
         if top < 0 || limit <= 0 || hits.isEmpty { return [] }
+        if hits.count <= Reader.fewHits { return fewNeighbors(hits, maxDistance: top, limit: limit) }
         var start = [Int](repeating: 0, count: top + 2)
         for h in hits where Int(h.distance) <= top { start[Int(h.distance) + 1] += 1 }
         for d in 0...top { start[d + 1] += start[d] }

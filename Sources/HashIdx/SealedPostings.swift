@@ -121,11 +121,25 @@ struct SealedPostings {
         hx_prefetch(rows[i >> entryShift] + ((i & entryMask) << 2))
     }
 
+    /// Cells up to this many postings are searched linearly.
+    static let linearCell = 32
+
     /// The postings in `lo..<hi` (one directory cell) whose value is `value`: two binary
-    /// searches, so a bucket is sized without reading its rows.
+    /// searches (a linear pass in a short cell), so a bucket is sized without reading its rows.
     @inline(__always)
     func postings(_ value: UInt32, in lo: Int, _ hi: Int) -> Range<Int> {
         let target = value & lowMask
+        if hi - lo <= SealedPostings.linearCell && lowBytes == 1 && (lo >> entryShift) == ((hi - 1) >> entryShift) {
+            // A short cell in one chunk (the usual case: about 8 postings): a linear pass over
+            // one-byte low parts costs less than two binary searches.
+            let bytes = lows[lo >> entryShift].assumingMemoryBound(to: UInt8.self) + (lo & entryMask)
+            let n = hi - lo, t = UInt8(truncatingIfNeeded: target)
+            var a = 0
+            while a < n && bytes[a] < t { a += 1 }
+            var b = a
+            while b < n && bytes[b] == t { b += 1 }
+            return (lo + a)..<(lo + b)
+        }
         let a = firstPosting(atLeast: target, lo, hi)
         if a == hi || low(a) != target { return a..<a }
         return a..<(target == lowMask ? hi : firstPosting(atLeast: target + 1, a, hi))

@@ -29,7 +29,8 @@ extension Reader {
     @inline(__always)
     func shell(_ i: Int, _ w: Int) -> LocatedShell { shells[i * (Reader.maxShell + 1) + w] }
 
-    /// Chooses per-table thresholds for a range query of radius `r` and locates every shell they
+    /// Chooses per-table thresholds for a range query of radius `r` (its substrings in
+    /// ``queryValues``) and locates every shell they
     /// probe (see ``locate(table:keys:)``). First locates multi-index hashing's thresholds
     /// (`start`): if verifying their rows costs no more than their look-ups did, no allocation
     /// could save much, and they are kept (the usual case on uniform codes: no program is
@@ -41,7 +42,7 @@ extension Reader {
     /// empty one.
     /// - Returns: false if no allocation is estimated cheaper than `scanCost` (the caller
     ///   scans); true with the thresholds in ``thresholds`` (−1: table not probed).
-    func allocateThresholds(_ query: UnsafeRawPointer, radius r: Int, start: [Int], model: CostModel, scanCost: Double) -> Bool {
+    func allocateThresholds(radius r: Int, start: [Int], model: CostModel, scanCost: Double) -> Bool {
         let m = layout.count
         shells.update(repeating: .unlocated, count: m * (Reader.maxShell + 1))
         keys.removeAll()
@@ -50,13 +51,13 @@ extension Reader {
         var spent = 0.0, startRows = 0.0
         @inline(__always) func locateShell(_ i: Int, _ w: Int) {
             let first = keys.count, firstRange = locatedRanges.count
-            appendBallKeys(value: layout.value(i, of: query), width: layout.widths[i], weights: w...w)
+            appendBallKeys(value: queryValues[i], width: tableWidths[i], weights: w...w)
             let rows = locate(table: i, keys: first..<keys.count)
             shells[i * (Reader.maxShell + 1) + w] = LocatedShell(keys: first..<keys.count, ranges: firstRange..<locatedRanges.count, rows: rows)
             spent += model.probeCost(lookups: Double(keys.count - first), candidates: 0)
         }
         @inline(__always) func locatedRows(_ i: Int, _ w: Int) -> Double {
-            Double(shell(i, w).rows) + (hasDelta ? deltaRowsEstimate(lookups: shell(i, w).keys.count, width: layout.widths[i]) : 0)
+            Double(shell(i, w).rows) + (hasDelta ? deltaRowsEstimate(lookups: shell(i, w).keys.count, width: tableWidths[i]) : 0)
         }
         var startFits = true
         for s in start where s > Reader.maxShell { startFits = false }
@@ -64,10 +65,8 @@ extension Reader {
             // Shell 0 of the tables multi-index hashing probes first: if their buckets are
             // crowded, the program below sees it (the next shells are estimated as dense) before
             // the wider shells are looked up.
-            for i in 0..<m where start[i] >= 0 {
-                locateShell(i, 0)
-                startRows += locatedRows(i, 0)
-            }
+            spent += model.probeCost(lookups: Double(locateOwnBuckets(tables: start)), candidates: 0)
+            for i in 0..<m where start[i] >= 0 { startRows += locatedRows(i, 0) }
             if model.probeCost(lookups: 0, candidates: startRows) <= spent {
                 for i in 0..<m where start[i] >= 1 {
                     for w in 1...start[i] {
@@ -103,6 +102,51 @@ extension Reader {
             // Locating already cost more than a scan would: stop probing.
             if spent > scanCost { return false }
         }
+    }
+
+    /// Locates shell 0 (the query's own bucket, one key) of every table with `thresholds[i] ≥ 0`,
+    /// the tables interleaved: every directory cell is prefetched, then every cell's first
+    /// postings, then each bucket is sized, so that the tables' cache misses overlap instead of
+    /// following one another. Records the shells like ``locate(table:keys:)``; returns the
+    /// number of look-ups.
+    func locateOwnBuckets(tables thresholds: [Int]) -> Int {
+        let m = layout.count, values = queryValues, postings = sealedPostings, cellLo = self.cellLo, cellHi = self.cellHi
+        thresholds.withUnsafeBufferPointer { thresholds in
+            for i in 0..<m where thresholds[i] >= 0 {
+                let p = postings + i
+                if p.pointee.count > 0 { p.pointee.prefetchCell(values[i]) }
+            }
+            for i in 0..<m {
+                let p = postings + i
+                guard thresholds[i] >= 0, p.pointee.count > 0 else { cellLo[i] = 0; cellHi[i] = 0; continue }
+                let (lo, hi) = p.pointee.cell(values[i])
+                if lo < hi { p.pointee.prefetchPostings(lo) }
+                cellLo[i] = lo
+                cellHi[i] = hi
+            }
+        }
+        var keys = self.keys, ranges = locatedRanges, lookups = 0
+        keys.reserve(extra: m)
+        ranges.reserve(extra: 2 * m)
+        for i in 0..<m where thresholds[i] >= 0 {
+            let first = keys.count, firstRange = ranges.count
+            keys.appendUnchecked(values[i])
+            lookups += 1
+            var rows = 0
+            if cellLo[i] < cellHi[i] {
+                let found = postings[i].postings(values[i], in: cellLo[i], cellHi[i])
+                if !found.isEmpty {
+                    ranges.appendUnchecked(found.lowerBound)
+                    ranges.appendUnchecked(found.upperBound)
+                    rows = found.count
+                }
+            }
+            shells[i * (Reader.maxShell + 1)] = LocatedShell(keys: first..<keys.count, ranges: firstRange..<ranges.count, rows: rows)
+        }
+        self.keys = keys
+        locatedRanges = ranges
+        stats.lookups += lookups
+        return lookups
     }
 
     /// The dynamic program over tables and covered budget: cost[i][t] is the least estimated
