@@ -62,7 +62,13 @@ extension Reader {
         if sealed.count == 0 { return 0 }
         var total = 0
         var ranges = locatedRanges
-        defer { locatedRanges = ranges }
+        let started = span.count >= 64 ? System.nanoseconds() : 0
+        defer {
+            locatedRanges = ranges
+            if started > 0 {
+                measuredLookup = Reader.average(measuredLookup, Double(System.nanoseconds() - started) / 1000 / Double(span.count))
+            }
+        }
         do {
             let keys = self.keys.elements
             var g = span.lowerBound

@@ -101,6 +101,8 @@ extension Reader {
         var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
         loadSubstrings(of: query)
         let values = queryValues
+        // Step 0 reads every table's own bucket: start their directory cells loading together.
+        for j in 0..<m where sealedPostings[j].count > 0 { sealedPostings[j].prefetchCell(values[j]) }
         let widest = layout.widths.max()!
         var s = 0
         while true {
@@ -165,7 +167,11 @@ extension Reader {
                     // learned codes those are far fuller than their neighbours, so they would
                     // overstate what the next steps cost (until then, the uniform estimate).
                     let observed = wideLookups > 0 ? Double(wideRows) / Double(wideLookups) : 0
-                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: j, radius: kth, observed: observed)
+                    // The answer's radius lies past `covered` and at most at `kth`, which only
+                    // shrinks as probing goes on: the estimate runs to the middle of that range
+                    // (a committed probe still stops at one scan's worth of spending, below).
+                    let likely = (covered + 1 + kth + 1) / 2
+                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: j, radius: likely, observed: observed)
                     if remaining <= planner.scanCost {
                         committed = true
                     } else if s > 0 {

@@ -76,12 +76,16 @@ final class Reader {
     /// that repeat, bucket sizes — rather than a calibration on cache-resident random codes.
     @exclusivity(unchecked) var measuredVerify: Double?
     @exclusivity(unchecked) var measuredScan: Double?
+    /// And per look-up in the sealed postings, timed over look-ups made 64 or more at a time
+    /// (prefetched in groups, so their cache misses overlap: cheaper than one alone).
+    @exclusivity(unchecked) var measuredLookup: Double?
 
     /// `model` with the costs this reader has measured.
     func measured(_ model: CostModel) -> CostModel {
         guard model.adaptsToMeasurements else { return model }
         var m = model
         if let v = measuredVerify { m.verifyMicroseconds = v }
+        if let l = measuredLookup { m.lookupMicroseconds = l }
         if let s = measuredScan { m.setScanCost(s, codeBytes: codeBytes) }
         return m
     }

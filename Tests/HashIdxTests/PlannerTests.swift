@@ -53,8 +53,8 @@ import Hamming
         let p = try planner(bits: 64, m: 3, rows: 1_000_000, model: model)
         #expect(p.nearestAllowance(committed: false) == p.scanCost * 0.1)
         #expect(p.nearestAllowance(committed: true) == p.scanCost)
-        // Rows already located are a known cost: half a scan before committing.
-        #expect(p.nearestAllowance(committed: false, located: true) == p.scanCost * 0.5)
+        // Rows already located are a known cost: a quarter of a scan before committing.
+        #expect(p.nearestAllowance(committed: false, located: true) == p.scanCost * 0.25)
         #expect(p.nearestAllowance(committed: true, located: true) == p.scanCost)
         // Weight-s steps cost C(b, s) look-ups; observed candidates per look-up raise the estimate.
         #expect(p.nearestStepCost(width: 21, weight: 2, observed: 0) > p.nearestStepCost(width: 21, weight: 1, observed: 0))
