@@ -31,6 +31,11 @@ enum System {
         #endif
     }
 
+    /// Bytes of physical memory.
+    static func physicalMemory() -> Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     /// The soft file-size limit (`ulimit -f`) in bytes, or nil when there is none.
     static func fileSizeLimit() -> UInt64? {
         var limit = rlimit()

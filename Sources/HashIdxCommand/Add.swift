@@ -7,7 +7,7 @@ import Hamming
 
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Add (or replace) codes, one transaction per batch (default: the whole input, up to 10M codes).",
+        abstract: "Add (or replace) codes, one transaction per batch (default: the whole input, if it fits in half the memory).",
         usage: "hashidx add <index> [<file>] [--input-format hex|raw|npy] [<options>]\nhashidx add <index> --vectors <file> [--ids <file>] [<options>]",
         discussion: """
         hex: one '<id> <hex>' per line, or '<hex>' alone on every line (blank lines and lines \
@@ -30,8 +30,12 @@ struct Add: ParsableCommand {
     @Option(name: .long, help: "Input format: hex, raw or npy (default: detected).")
     var inputFormat: CodeFormat?
 
-    @Option(name: .long, parsing: .unconditional, help: "Codes per write transaction. A load of up to this many codes is atomic: all of it or none.")
-    var batchSize: Int = 10_000_000
+    @Option(name: .long, parsing: .unconditional, help: """
+        Codes per write transaction (default: as many as fit in half of physical memory, about \
+        90 bytes per 64-bit code: the whole input on most machines). A load of up to this many \
+        codes is atomic: all of it or none. Fewer, larger transactions load faster.
+        """)
+    var batchSize: Int?
 
     @Flag(name: .long, help: "Skip fsync at each commit (faster; a power loss may drop the last batches).")
     var noSync = false
@@ -53,7 +57,7 @@ struct Add: ParsableCommand {
     }
 
     func validate() throws {
-        guard (1...Self.largestBatch).contains(batchSize) else {
+        if let batchSize, !(1...Self.largestBatch).contains(batchSize) {
             throw ValidationError("--batch-size must be between 1 and \(Self.largestBatch), found \(batchSize)")
         }
     }
@@ -64,6 +68,7 @@ struct Add: ParsableCommand {
 
     func run() throws {
         let index = try HashIndex.open(at: target.index, noSync: noSync)
+        let batchSize = self.batchSize ?? index.largestWriteBatch()
         let start = Date()
         var total = InsertSummary()
         let sink: ([UInt64], [UInt8]) throws -> Void = { ids, packed in
@@ -72,7 +77,7 @@ struct Add: ParsableCommand {
             total.replaced += s.replaced
         }
         if let vectors {
-            try addVectors(index, path: vectors, sink)
+            try addVectors(index, path: vectors, batchSize: batchSize, sink)
         } else {
             let checking = report.progress("checking \(file == "-" ? "standard input" : file)", total: nil)
             let input = try CodeInput(path: file, bits: index.bits, format: inputFormat, idFile: ids) { n in
@@ -96,7 +101,7 @@ struct Add: ParsableCommand {
     /// Encodes vectors with the index's encoder a batch at a time (one batch of vectors in memory,
     /// the codes of one write transaction). A load that spans several transactions reads every
     /// vector once first, so a bad vector is found before anything is written.
-    private func addVectors(_ index: HashIndex, path: String, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
+    private func addVectors(_ index: HashIndex, path: String, batchSize: Int, _ sink: ([UInt64], [UInt8]) throws -> Void) throws {
         guard let encoder = try index.encoder() else {
             throw DataError(file: target.index, "the index has no encoder; create it with --encoder MODEL to add vectors")
         }

@@ -372,6 +372,26 @@ import LMDB
 /// holds either the state before the command or the state after it, and an output file is
 /// either the old one or the whole new one. `HASHIDX_KILL_ROUNDS` sets the rounds per command
 /// (default 6; RELIABILITY.md gives the long run).
+/// The default size of a write transaction: as many codes as fit in half of physical memory.
+@Suite struct WriteBatchTests {
+    @Test(arguments: [(64, 2), (256, 13)])
+    func defaultBatchFitsHalfOfMemory(bits: Int, m: Int) throws {
+        let dir = TemporaryDirectory()
+        let index = try HashIndex.create(at: dir.sub("idx"), .init(bits: bits, substringCount: m))
+        defer { index.close() }
+        let one = index.writeMemoryEstimate(codes: 1)
+        #expect(index.writeMemoryEstimate(codes: 1000) == 1000 * one)
+        #expect(index.writeMemoryEstimate(codes: .max) == .max)
+        // 100M 64-bit codes with m = 2 peaked at 8.4 GiB in one transaction: not underestimated.
+        if bits == 64 { #expect(index.writeMemoryEstimate(codes: 100_000_000) >= 8_400 << 20) }
+        let batch = index.largestWriteBatch()
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #expect(batch >= 1_000_000)
+        #expect(batch == 1_000_000 || index.writeMemoryEstimate(codes: batch) <= physical / 2)
+        #expect(batch == 1_000_000 || index.writeMemoryEstimate(codes: batch + batch / 10) > physical / 2)
+    }
+}
+
 @Suite struct KillTests {
     static let rounds = ProcessInfo.processInfo.environment["HASHIDX_KILL_ROUNDS"].flatMap(Int.init) ?? 6
 
