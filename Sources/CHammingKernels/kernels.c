@@ -277,13 +277,6 @@ HX_AVX2 static inline __m256i order_pairs_avx2(__m256i t0, __m256i t1, __m256i t
     return _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/// Per-byte popcounts of one code of 32 or 64 bytes, folded to 16 bytes (each at most 32).
-HX_AVX2 static inline __m128i code_bytes_avx2(__m256i q0, __m256i q1, const uint8_t *p, int wide) {
-    __m256i c = popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p)));
-    if (wide) c = _mm256_add_epi8(c, popcount_bytes_avx2(_mm256_xor_si256(q1, _mm256_loadu_si256((const __m256i *)(p + 32)))));
-    return _mm_add_epi8(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
-}
-
 /// Eight distances (32-bit lanes, in code order) of the codes at p against the query q0 (q1:
 /// its second 32 bytes for 64-byte codes). `n` is a constant where this is inlined.
 HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n) {
@@ -292,18 +285,30 @@ HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx
         __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
         return _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
     }
-    __m256i t[4];
     if (n == 16) {
+        __m256i t[4];
         for (int v = 0; v < 4; v++)
             t[v] = fold_pairs_avx2(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
-    } else {
-        for (int v = 0; v < 4; v++) {
-            __m128i a = code_bytes_avx2(q0, q1, p + (2 * v) * n, n == 64);
-            __m128i b = code_bytes_avx2(q0, q1, p + (2 * v + 1) * n, n == 64);
-            t[v] = fold_pairs_avx2(_mm256_set_m128i(b, a));
-        }
+        return order_pairs_avx2(t[0], t[1], t[2], t[3]);
     }
-    return order_pairs_avx2(t[0], t[1], t[2], t[3]);
+    // 32 or 64 bytes: VPSADBW gives each code four 64-bit partial sums (each < 2^16); codes
+    // 2i and 2i + 1 share a vector as the low and high 32 bits of its lanes, then adjacent lanes
+    // and the two 128-bit halves are added. Fewer shuffles than folding each code's halves
+    // first (the shuffle port bounds this loop on Intel).
+    __m256i s[8];
+    for (int v = 0; v < 8; v++) {
+        __m256i c = popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + v * n))));
+        if (n == 64) c = _mm256_add_epi8(c, popcount_bytes_avx2(_mm256_xor_si256(q1, _mm256_loadu_si256((const __m256i *)(p + v * n + 32)))));
+        s[v] = _mm256_sad_epu8(c, _mm256_setzero_si256());
+    }
+    __m256i t0 = _mm256_or_si256(s[0], _mm256_slli_epi64(s[1], 32));
+    __m256i t1 = _mm256_or_si256(s[2], _mm256_slli_epi64(s[3], 32));
+    __m256i t2 = _mm256_or_si256(s[4], _mm256_slli_epi64(s[5], 32));
+    __m256i t3 = _mm256_or_si256(s[6], _mm256_slli_epi64(s[7], 32));
+    // a: codes 0–3 in 32-bit lanes, bytes 0–15 (low half) and 16–31 (high half) summed apart.
+    __m256i a = _mm256_add_epi32(_mm256_unpacklo_epi64(t0, t1), _mm256_unpackhi_epi64(t0, t1));
+    __m256i b = _mm256_add_epi32(_mm256_unpacklo_epi64(t2, t3), _mm256_unpackhi_epi64(t2, t3));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
 /// The fused AVX2 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined):
