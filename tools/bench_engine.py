@@ -26,6 +26,9 @@ MultiHash (tools/bench_python.py measures hashidx's own).
     python3 tools/bench_engine.py --n 1000000 --bits 64 --kind clustered --out /tmp/bench.json
 """
 import argparse, json, math, os, shutil, sys, tempfile, time
+# numpy's OpenBLAS threads spin after each call and would take the second core from the
+# single-threaded measurements on both sides.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 import faiss
 import hashidx
