@@ -17,18 +17,19 @@ extension Reader {
                deferScan: Bool = false) throws -> Bool {
         let layout = self.layout
         let m = layout.count
-        // The plan depends on the radius and the index's shape only: a batch makes it once.
+        // The plan depends on the radius and the index's shape only: a batch makes it once
+        // (kept in plain memory: the per-query path copies no array).
         let key = QueryPlanner.RangePlanKey(rows: rows, hasDelta: hasDelta, radius: r, choice: choice, model: model)
-        let plan: QueryPlanner.RangePlan
-        if let cached = cachedRangePlan, cached.key == key {
-            plan = cached.plan
-        } else {
+        if planKey != key {
             let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
-            plan = planner.range(radius: r, choice: choice)
-            cachedRangePlan = CachedRangePlan(key: key, plan: plan)
+            let plan = planner.range(radius: r, choice: choice)
+            for k in 0..<m { planRadii[k] = plan.substringRadii[k] }
+            planPath = plan.path
+            planKey = key
         }
+        let radii = planRadii
         stats.radiusReached = r
-        if plan.path == .scan {
+        if planPath == .scan {
             return scanRange(query, radius: r, deferScan: deferScan)
         }
         loadSubstrings(of: query)
@@ -36,7 +37,7 @@ extension Reader {
             // Thresholds per table by the generalised pigeonhole principle, every shell they
             // probe located before a row is read; a scan if that costs less.
             let costs = measured(model)
-            guard allocateThresholds(radius: r, start: plan.substringRadii, model: costs,
+            guard allocateThresholds(radius: r, start: radii, model: costs,
                                      scanCost: costs.scanCost(count: rows, codeBytes: codeBytes)) else {
                 abandonProbe()
                 stats.radiusReached = r
@@ -52,7 +53,7 @@ extension Reader {
             return true
         }
         for k in 0..<m {
-            let s = plan.substringRadii[k]
+            let s = radii[k]
             if s < 0 { continue }
             try probeBall(table: k, value: queryValues[k], width: tableWidths[k], weights: 0...s, query: query, limit: r)
         }

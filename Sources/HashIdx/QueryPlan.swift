@@ -90,8 +90,3 @@ struct QueryPlanner: Equatable {
     }
 }
 
-/// A reader's last range plan and what it was made for.
-struct CachedRangePlan {
-    var key: QueryPlanner.RangePlanKey
-    var plan: QueryPlanner.RangePlan
-}

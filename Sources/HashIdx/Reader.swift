@@ -94,7 +94,10 @@ final class Reader {
     static func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.9 * $0 + 0.1 * new } ?? new }
 
     /// The last range plan made, reused while the planner's inputs stay the same.
-    @exclusivity(unchecked) var cachedRangePlan: CachedRangePlan?
+    @exclusivity(unchecked) var planKey: QueryPlanner.RangePlanKey?
+    /// Its path and its substring radius per table (−1: not probed).
+    @exclusivity(unchecked) var planPath = SearchPath.probe
+    let planRadii: UnsafeMutablePointer<Int>
 
     /// Keys of the current probe step (a substring value XOR each mask of the step).
     @exclusivity(unchecked) var keys = PlainBuffer<UInt32>()
@@ -161,6 +164,8 @@ final class Reader {
         let m = index.layout.count
         cellLo = .allocate(capacity: max(Reader.group, m))
         cellHi = .allocate(capacity: max(Reader.group, m))
+        planRadii = .allocate(capacity: m)
+        planRadii.initialize(repeating: -1, count: m)
         queryValues = .allocate(capacity: m)
         queryValues.initialize(repeating: 0, count: m)
         paddedQuery = .allocate(byteCount: index.codeBytes + 8, alignment: 8)
@@ -182,6 +187,7 @@ final class Reader {
         for k in 0..<layout.count { sealedPostings[k].free() }
         sealedPostings.deallocate()
         queryValues.deallocate()
+        planRadii.deallocate()
         paddedQuery.deallocate()
         tableStarts.deallocate()
         tableWidths.deallocate()

@@ -42,9 +42,11 @@ extension Reader {
     /// empty one.
     /// - Returns: false if no allocation is estimated cheaper than `scanCost` (the caller
     ///   scans); true with the thresholds in ``thresholds`` (−1: table not probed).
-    func allocateThresholds(radius r: Int, start: [Int], model: CostModel, scanCost: Double) -> Bool {
+    func allocateThresholds(radius r: Int, start: UnsafeMutablePointer<Int>, model: CostModel, scanCost: Double) -> Bool {
         let m = layout.count
-        shells.update(repeating: .unlocated, count: m * (Reader.maxShell + 1))
+        // Shells past weight r are never read for this query (no threshold exceeds r).
+        let reach = min(Reader.maxShell, r)
+        for i in 0..<m { (shells + i * (Reader.maxShell + 1)).update(repeating: .unlocated, count: reach + 1) }
         keys.removeAll()
         locatedRanges.removeAll()
         let need = r + 1
@@ -60,7 +62,7 @@ extension Reader {
             Double(shell(i, w).rows) + (hasDelta ? deltaRowsEstimate(lookups: shell(i, w).keys.count, width: tableWidths[i]) : 0)
         }
         var startFits = true
-        for s in start where s > Reader.maxShell { startFits = false }
+        for i in 0..<m where start[i] > Reader.maxShell { startFits = false }
         if startFits {
             // Shell 0 of the tables multi-index hashing probes first: if their buckets are
             // crowded, the program below sees it (the next shells are estimated as dense) before
@@ -109,21 +111,19 @@ extension Reader {
     /// postings, then each bucket is sized, so that the tables' cache misses overlap instead of
     /// following one another. Records the shells like ``locate(table:keys:)``; returns the
     /// number of look-ups.
-    func locateOwnBuckets(tables thresholds: [Int]) -> Int {
+    func locateOwnBuckets(tables thresholds: UnsafeMutablePointer<Int>) -> Int {
         let m = layout.count, values = queryValues, postings = sealedPostings, cellLo = self.cellLo, cellHi = self.cellHi
-        thresholds.withUnsafeBufferPointer { thresholds in
-            for i in 0..<m where thresholds[i] >= 0 {
-                let p = postings + i
-                if p.pointee.count > 0 { p.pointee.prefetchCell(values[i]) }
-            }
-            for i in 0..<m {
-                let p = postings + i
-                guard thresholds[i] >= 0, p.pointee.count > 0 else { cellLo[i] = 0; cellHi[i] = 0; continue }
-                let (lo, hi) = p.pointee.cell(values[i])
-                if lo < hi { p.pointee.prefetchPostings(lo) }
-                cellLo[i] = lo
-                cellHi[i] = hi
-            }
+        for i in 0..<m where thresholds[i] >= 0 {
+            let p = postings + i
+            if p.pointee.count > 0 { p.pointee.prefetchCell(values[i]) }
+        }
+        for i in 0..<m {
+            let p = postings + i
+            guard thresholds[i] >= 0, p.pointee.count > 0 else { cellLo[i] = 0; cellHi[i] = 0; continue }
+            let (lo, hi) = p.pointee.cell(values[i])
+            if lo < hi { p.pointee.prefetchPostings(lo) }
+            cellLo[i] = lo
+            cellHi[i] = hi
         }
         var keys = self.keys, ranges = locatedRanges, lookups = 0
         keys.reserve(extra: m)
