@@ -98,50 +98,82 @@ extension Reader {
     /// Verifies the rows of the posting ranges `locatedRanges[ranges]` of table `table`, and of
     /// the keys `keys[span]` in its delta tables: each row not seen before in this query and
     /// live is a candidate, its distance to `query` computed, and it joins ``hits`` if within
-    /// `limit`. Codes are prefetched 64 rows ahead. The loop works on local copies of the
-    /// scratch (plain memory), so no access in it is checked at run time.
+    /// `limit`. Codes are prefetched 64 rows ahead.
     func verifyLocated(table: Int, keys span: Range<Int>, ranges: Range<Int>, query: UnsafeRawPointer, limit: Int) throws {
-        let hasDelta = self.hasDelta
-        if ranges.isEmpty && !hasDelta { return }
-        let located = self.locatedRanges.elements
+        if !ranges.isEmpty {
+            verifyList.removeAll()
+            verifyList.append(table); verifyList.append(ranges.lowerBound); verifyList.append(ranges.upperBound)
+            verifySealed(query: query, limit: limit)
+        }
+        if hasDelta { try verifyDelta(table: table, keys: span, query: query, limit: limit) }
+    }
+
+    /// Verifies every shell the range thresholds chose (``thresholds``, ``shell(_:_:)``) in one
+    /// pass over their sealed rows, then their delta rows.
+    func verifyThresholds(query: UnsafeRawPointer, limit: Int) throws {
+        let m = layout.count
+        verifyList.removeAll()
+        for k in 0..<m where thresholds[k] >= 0 {
+            for w in 0...thresholds[k] {
+                let s = shell(k, w)
+                if s.ranges.isEmpty { continue }
+                verifyList.append(k); verifyList.append(s.ranges.lowerBound); verifyList.append(s.ranges.upperBound)
+            }
+        }
+        if !verifyList.isEmpty { verifySealed(query: query, limit: limit) }
+        if hasDelta {
+            for k in 0..<m where thresholds[k] >= 0 {
+                for w in 0...thresholds[k] { try verifyDelta(table: k, keys: shell(k, w).keys, query: query, limit: limit) }
+            }
+        }
+    }
+
+    /// Verifies the sealed posting ranges listed in ``verifyList`` (table, lower, upper triples
+    /// of ``locatedRanges`` indices). The loop works on local copies of the scratch (plain
+    /// memory), so no access in it is checked at run time.
+    private func verifySealed(query: UnsafeRawPointer, limit: Int) {
+        let located = self.locatedRanges.elements, list = verifyList.elements
         var bound = 0
-        for r in stride(from: ranges.lowerBound, to: ranges.upperBound, by: 2) { bound += located[r + 1] - located[r] }
+        for t in stride(from: 0, to: list.count, by: 3) {
+            for r in stride(from: list[t + 1], to: list[t + 2], by: 2) { bound += located[r + 1] - located[r] }
+        }
         var touched = self.touched, hits = self.hits
         touched.reserve(extra: bound)
         hits.reserve(extra: bound)
-        let sealed = sealedPostings[table]
         let limit32 = UInt32(clamping: limit)
         var counts = VerifyCounts()
         // Enough rows to time without the clock's own cost mattering.
         let started = bound >= 256 ? System.nanoseconds() : 0
         codeChunks.withUnsafeBufferPointer { chunks in
             dead.withUnsafeBufferPointer { deadWords in
-                guard !ranges.isEmpty, let chunks = chunks.baseAddress else { return }
-                Reader.verifyRows(located: located, ranges: ranges, sealed: sealed, chunks: chunks,
-                                  dead: hasDead ? deadWords.baseAddress : nil, visited: visited, pending: pendingRows,
-                                  rowCount: rows, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
-                                  kernel: kernel, query: query, limit: limit32,
-                                  touched: &touched, hits: &hits, counts: &counts)
+                guard let chunks = chunks.baseAddress else { return }
+                for t in stride(from: 0, to: list.count, by: 3) {
+                    Reader.verifyRows(located: located, ranges: list[t + 1]..<list[t + 2], sealed: sealedPostings[list[t]], chunks: chunks,
+                                      dead: hasDead ? deadWords.baseAddress : nil, visited: visited, pending: pendingRows,
+                                      rowCount: rows, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
+                                      kernel: kernel, query: query, limit: limit32,
+                                      touched: &touched, hits: &hits, counts: &counts)
+                }
             }
         }
-        let candidates = counts.candidates, duplicates = counts.duplicates, damaged = counts.damaged
         if started > 0 {
             measuredVerify = Reader.average(measuredVerify, Double(System.nanoseconds() - started) / 1000 / Double(bound))
         }
-        // Stored back before the delta rows below append through the reader's own buffers.
         self.touched = touched
         self.hits = hits
-        stats.candidates += candidates
-        stats.duplicates += duplicates
-        if let damaged { damagedRow = damaged }
-        if hasDelta {
-            for key in keys.elements[span] {
-                _ = try forEachDeltaRow(table: table, key: key) { row in
-                    guard admit(row) else { return }
-                    stats.candidates += 1
-                    let d = kernel.distance(query, codePointer(Int(row)))
-                    if d <= limit { self.hits.append(Hit(row: row, distance: UInt32(d))) }
-                }
+        stats.candidates += counts.candidates
+        stats.duplicates += counts.duplicates
+        if let damaged = counts.damaged { damagedRow = damaged }
+    }
+
+    /// Verifies the rows under the keys `keys[span]` in table `table`'s delta tables.
+    private func verifyDelta(table: Int, keys span: Range<Int>, query: UnsafeRawPointer, limit: Int) throws {
+        for key in keys.elements[span] {
+            _ = try forEachDeltaRow(table: table, key: key) { row in
+                guard admit(row) else { return }
+                stats.candidates += 1
+                let d = kernel.distance(query, codePointer(Int(row)))
+                if d <= limit { self.hits.append(Hit(row: row, distance: UInt32(d))) }
             }
         }
     }
@@ -153,7 +185,7 @@ extension Reader {
         var damaged: UInt32?
     }
 
-    /// The verification loop of ``verifyLocated(table:keys:ranges:query:limit:)`` over sealed
+    /// The verification loop of ``verifySealed(query:limit:)`` over sealed
     /// posting ranges, with every input a parameter: nothing it touches is a class property or a
     /// captured variable, so none of its accesses is checked at run time. Each row not yet
     /// visited and live is a candidate; codes are prefetched ``pendingCapacity`` rows ahead of

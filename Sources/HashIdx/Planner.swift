@@ -43,12 +43,7 @@ extension Reader {
                 stats.radiusReached = r
                 return scanRange(query, radius: r, deferScan: deferScan)
             }
-            for k in 0..<m where thresholds[k] >= 0 {
-                for w in 0...thresholds[k] {
-                    let s = shell(k, w)
-                    try verifyLocated(table: k, keys: s.keys, ranges: s.ranges, query: query, limit: r)
-                }
-            }
+            try verifyThresholds(query: query, limit: r)
             try checkDamage()
             return true
         }

@@ -104,6 +104,9 @@ final class Reader {
     /// Posting ranges (lower, upper, flattened) of the keys located so far in this probe, kept
     /// between locating and verifying (see ``locate(table:keys:)``).
     @exclusivity(unchecked) var locatedRanges = PlainBuffer<Int>()
+    /// The sealed posting ranges to verify next, as (table, lower, upper) triples of
+    /// ``locatedRanges`` indices (see ``verifySealed(query:limit:)``).
+    @exclusivity(unchecked) var verifyList = PlainBuffer<Int>()
     /// The shells of the current range query, table-major (see ``shell(_:_:)``).
     let shells: UnsafeMutablePointer<LocatedShell>
     /// C(b_i, w) for every table i and shell w ≤ ``maxShell``, table-major.
@@ -184,6 +187,7 @@ final class Reader {
         hits.free()
         keys.free()
         locatedRanges.free()
+        verifyList.free()
         for k in 0..<layout.count { sealedPostings[k].free() }
         sealedPostings.deallocate()
         queryValues.deallocate()
