@@ -5,8 +5,8 @@ import Hamming
 /// returns the same exact answer. The look-up costs were measured with 1M-code indexes (a
 /// look-up reads a directory cell, then binary-searches low bits: a few cache misses). The scan
 /// and verification costs depend on the instruction set and the index, so an index calibrates
-/// them on first use (``calibrated(kernel:)``) and its queries then replace them with what they
-/// measure (``adaptsToMeasurements``).
+/// them on first use (``calibrated(kernel:)``) and its queries then replace them, and the
+/// look-up cost, with what they measure (``adaptsToMeasurements``).
 public struct CostModel: Sendable, Equatable {
     /// One look-up in the sealed postings (directory plus a short binary search, in place;
     /// look-ups are prefetched 16 at a time, so their cache misses overlap).
@@ -24,8 +24,8 @@ public struct CostModel: Sendable, Equatable {
     /// and scans. Bounds the worst case at (1 + share) scans while letting near queries finish
     /// by probing.
     public var nearestProbeBudget = 0.1
-    /// Whether the costs that queries measure on the index (per verified row, per scanned
-    /// code) replace the calibrated ones as they come in (default). Off, the planner's
+    /// Whether the costs that queries measure on the index (per look-up, per verified row, per
+    /// scanned code) replace the model's as they come in (default). Off, the planner's
     /// decisions depend on this model alone: for tests and reproducible measurements.
     public var adaptsToMeasurements = true
 
