@@ -2,8 +2,10 @@
 public enum HammingBall {
     /// Calls `body` with every `width`-bit mask of exactly `weight` one bits, in increasing
     /// numeric order (Gosper's hack). C(width, weight) calls; none if `weight > width`.
-    /// `body` returns false to stop early; the function then returns false.
-    @inline(__always) @discardableResult
+    /// `body` returns false to stop early; the function then returns false. Inlinable, so
+    /// that callers in other modules get the loop with their body inlined, no closure call per
+    /// mask (the index enumerates its probe keys with it).
+    @inlinable @inline(__always) @discardableResult
     public static func forEachMask(width: Int, weight: Int, _ body: (UInt32) throws -> Bool) rethrows -> Bool {
         precondition(width >= 0 && width <= 32 && weight >= 0)
         if weight > width { return true }

@@ -12,21 +12,9 @@ extension Reader {
     func appendBallKeys(value: UInt32, width: Int, weights: ClosedRange<Int>) {
         var keys = self.keys
         for w in weights where w <= width {
-            switch w {
-            case 0:
-                keys.append(value)
-            case 1:
-                keys.reserve(extra: width)
-                for i in 0..<width { keys.appendUnchecked(value ^ (1 << UInt32(i))) }
-            default:
-                // Gosper's hack: the next larger mask with the same number of one bits.
-                let limit: UInt64 = 1 << UInt64(width)
-                var x: UInt64 = (1 << UInt64(w)) - 1
-                while x < limit {
-                    keys.append(value ^ UInt32(truncatingIfNeeded: x))
-                    let c = x & (0 &- x), r = x &+ c
-                    x = (((r ^ x) >> 2) / c) | r
-                }
+            HammingBall.forEachMask(width: width, weight: w) { mask in
+                keys.append(value ^ mask)
+                return true
             }
         }
         self.keys = keys
