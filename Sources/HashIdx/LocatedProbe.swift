@@ -203,25 +203,32 @@ extension Reader {
                 pendingRows[pending] = row
                 pending += 1
                 if pending == Reader.pendingCapacity {
-                    for j in 0..<pending {
-                        let row = pendingRows[j]
-                        let d = UInt32(kernel.distance(query, chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes))
-                        if d <= limit { hits.appendUnchecked(Hit(row: row, distance: d)) }
-                    }
+                    verifyPending(pending, pendingRows, chunks: chunks, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
+                                  kernel: kernel, query: query, limit: limit, hits: &hits)
                     candidates += pending
                     pending = 0
                 }
             }
             r += 2
         }
-        for j in 0..<pending {
+        verifyPending(pending, pendingRows, chunks: chunks, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
+                      kernel: kernel, query: query, limit: limit, hits: &hits)
+        candidates += pending
+        counts.candidates += candidates
+        counts.duplicates += duplicates
+    }
+
+    /// The distances of the first `n` prefetched rows of `pendingRows`; those within `limit`
+    /// join `hits` (room already reserved).
+    @inline(__always)
+    private static func verifyPending(_ n: Int, _ pendingRows: UnsafeMutablePointer<UInt32>, chunks: UnsafePointer<UnsafeRawPointer>,
+                                      rowShift: Int, rowMask: Int, codeBytes: Int, kernel: DistanceKernel,
+                                      query: UnsafeRawPointer, limit: UInt32, hits: inout PlainBuffer<Hit>) {
+        for j in 0..<n {
             let row = pendingRows[j]
             let d = UInt32(kernel.distance(query, chunks[Int(row) >> rowShift] + (Int(row) & rowMask) * codeBytes))
             if d <= limit { hits.appendUnchecked(Hit(row: row, distance: d)) }
         }
-        candidates += pending
-        counts.candidates += candidates
-        counts.duplicates += duplicates
     }
 
     /// Estimated rows under `lookups` keys of a `width`-bit table among the rows written since
