@@ -256,16 +256,8 @@ class Index:
         are stored, the rest of the row is distance -1, id -1. With `return_stats`, also a list
         of per-query counters. `threads`: None uses every core."""
         queries = _codes(queries, self.code_bytes, "queries")
-        k = _integer(k, "k")
-        if k < 1:
-            raise InvalidArgumentError(f"k must be at least 1, found {k}")
-        nq = queries.shape[0]
-        D = np.empty((nq, k), dtype=np.int32)
-        I = np.empty((nq, k), dtype=np.int64)
-        stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
-        call(lib.hashidx_search, self._h(), buffer(queries, "uint8_t[]"), nq, self.code_bytes, k, _threads(threads),
-             buffer(D, "int32_t[]"), buffer(I, "int64_t[]"), stats)
-        return (D, I, _stats_dicts(stats, nq)) if return_stats else (D, I)
+        return _knn(self._h(), lib.hashidx_search, buffer(queries, "uint8_t[]"), queries.shape[0], self.code_bytes,
+                    k, threads, return_stats)
 
     def range_search(self, queries: np.ndarray, radius: int, threads: Optional[int] = None,
                      return_stats: bool = False):
@@ -339,16 +331,8 @@ class Index:
     def search_vectors(self, x: np.ndarray, k: int, threads: Optional[int] = None, return_stats: bool = False):
         """:meth:`search` for float32 query vectors, encoded by the stored encoder."""
         x = _vectors(x, "x")
-        k = _integer(k, "k")
-        if k < 1:
-            raise InvalidArgumentError(f"k must be at least 1, found {k}")
-        nq = x.shape[0]
-        D = np.empty((nq, k), dtype=np.int32)
-        I = np.empty((nq, k), dtype=np.int64)
-        stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
-        call(lib.hashidx_search_vectors, self._h(), buffer(x, "float[]"), nq, x.shape[1], k, _threads(threads),
-             buffer(D, "int32_t[]"), buffer(I, "int64_t[]"), stats)
-        return (D, I, _stats_dicts(stats, nq)) if return_stats else (D, I)
+        return _knn(self._h(), lib.hashidx_search_vectors, buffer(x, "float[]"), x.shape[0], x.shape[1],
+                    k, threads, return_stats)
 
     def range_search_vectors(self, x: np.ndarray, radius: int, threads: Optional[int] = None, return_stats: bool = False):
         """:meth:`range_search` for float32 query vectors, encoded by the stored encoder."""
@@ -362,6 +346,17 @@ def _integer_id(id) -> int:
     if isinstance(id, bool) or not isinstance(id, (int, np.integer)) or not 0 <= int(id) < 2**64:
         raise InvalidArgumentError(f"an id must be an integer between 0 and 2**64 - 1, found {id!r}")
     return int(id)
+
+
+def _knn(handle, function, queries, nq, width, k, threads, return_stats):
+    k = _integer(k, "k")
+    if k < 1:
+        raise InvalidArgumentError(f"k must be at least 1, found {k}")
+    D = np.empty((nq, k), dtype=np.int32)
+    I = np.empty((nq, k), dtype=np.int64)
+    stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
+    call(function, handle, queries, nq, width, k, _threads(threads), buffer(D, "int32_t[]"), buffer(I, "int64_t[]"), stats)
+    return (D, I, _stats_dicts(stats, nq)) if return_stats else (D, I)
 
 
 def _range(handle, function, queries, nq, width, radius, threads, return_stats):
