@@ -334,12 +334,15 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
         __m256i row = _mm256_add_epi32(_mm256_set1_epi32((int)(first + (uint32_t)i)), lane);                  \
         __m256i lo = _mm256_unpacklo_epi32(row, d), hi = _mm256_unpackhi_epi32(row, d);                        \
         unsigned m0 = mask & 15, m1 = mask >> 4;                                                               \
-        _mm256_storeu_si256((__m256i *)(hits + *out), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), \
+        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), \
                             _mm256_load_si256((const __m256i *)left_pack4[m0])));                             \
-        *out += (size_t)__builtin_popcount(m0);                                                                \
-        _mm256_storeu_si256((__m256i *)(hits + *out), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), \
+        o += (size_t)__builtin_popcount(m0);                                                                   \
+        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), \
                             _mm256_load_si256((const __m256i *)left_pack4[m1])));                             \
-        *out += (size_t)__builtin_popcount(m1);
+        o += (size_t)__builtin_popcount(m1);
+        // The output count in a local: through `out` it would be reloaded after every store
+        // to `hits` (the compiler cannot rule out that they overlap).
+        size_t o = *out;
         unsigned dense = 0;
         const size_t whole = count & ~(size_t)7;
         while (i < whole) {
@@ -368,6 +371,7 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
             dense = busy > 3;
         }
 #undef HX_STORE_HITS_AVX2
+        *out = o;
         return i;
     }
     const size_t split = knn_ordered_groups(st, first, count);
@@ -520,8 +524,11 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
         const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
 #define HX_STORE_HITS_AVX512                                                                                   \
         __m512i row = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + (uint32_t)i)), lane);            \
-        _mm512_storeu_si512((void *)(hits + *out), _mm512_maskz_compress_epi64(mask, _mm512_or_si512(row, _mm512_slli_epi64(d, 32)))); \
-        *out += (size_t)__builtin_popcount((unsigned)mask);
+        _mm512_storeu_si512((void *)(hits + o), _mm512_maskz_compress_epi64(mask, _mm512_or_si512(row, _mm512_slli_epi64(d, 32)))); \
+        o += (size_t)__builtin_popcount((unsigned)mask);
+        // The output count in a local: through `out` it would be reloaded after every store
+        // to `hits` (the compiler cannot rule out that they overlap).
+        size_t o = *out;
         unsigned dense = 0;
         const size_t whole = count & ~(size_t)7;
         while (i < whole) {
@@ -548,6 +555,7 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
             dense = busy > 3;
         }
 #undef HX_STORE_HITS_AVX512
+        *out = o;
         return i;
     }
     // Two stretches: groups wholly among rows in id order (ties at the limit past k dropped in

@@ -304,8 +304,9 @@ final class Reader {
     /// loops that hold the chunks and constants in locals.
     @inline(__always)
     static func id(ofRow row: Int, chunks: UnsafeBufferPointer<UnsafeRawPointer?>, idBase: UInt64, rowShift: Int, rowMask: Int) -> UInt64 {
-        if let chunk = chunks[row >> rowShift] {
-            return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & rowMask) * 8, as: UInt64.self))
+        // rowShift < 64: the masking shift is the plain one.
+        if let chunk = chunks[row &>> rowShift] {
+            return UInt64(littleEndian: chunk.loadUnaligned(fromByteOffset: (row & rowMask) &* 8, as: UInt64.self))
         }
         return idBase &+ UInt64(row)
     }

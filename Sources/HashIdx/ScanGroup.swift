@@ -143,48 +143,85 @@ extension Reader {
     }
 
     /// Turns `hits` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at
-    /// most `limit`: a counting sort by distance (stable), ids read in place, then each distance
-    /// level put in id order — nothing to do for a level already ascending (a scan of sealed
-    /// rows, which are stored in id order), a radix sort otherwise. Levels past the `limit`-th
-    /// neighbour are not touched.
+    /// most `limit`: a counting sort by distance (stable) that writes each neighbour, id read in
+    /// place, straight into the answer, then each distance level put in id order — nothing to do
+    /// for a level already ascending (a scan of sealed rows, which are stored in id order), a
+    /// radix sort otherwise. Levels past the `limit`-th neighbour are not touched.
     func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
         let top = min(maxDistance, bits)
         if top < 0 || limit <= 0 || hits.isEmpty { return [] }
         if hits.count <= Reader.fewHits { return fewNeighbors(hits, maxDistance: top, limit: limit) }
-        var start = [Int](repeating: 0, count: top + 2)
-        for h in hits where Int(h.distance) <= top { start[Int(h.distance) + 1] += 1 }
-        for d in 0...top { start[d + 1] += start[d] }
+        // The hits are cut into four lanes (consecutive quarters) with their own counts and
+        // their own next positions per distance, and the lanes are taken in turn: consecutive
+        // hits of one distance then update four counters, not one, so the loop does not wait
+        // on the previous increment of the same counter in memory. Lane l's hits of distance d
+        // go after those of lanes < l: the sort stays stable. In each lane's counts,
+        // [d + 1] counts distance d and [top + 2] the hits past `top` (no branch).
+        let slots = top + 3, h = hits.baseAddress!, count = hits.count, quarter = count / 4
+        let memory = UnsafeMutablePointer<Int>.allocate(capacity: 9 * slots)
+        defer { memory.deallocate() }
+        memory.initialize(repeating: 0, count: 9 * slots)
+        let counts = (memory, memory + slots, memory + 2 * slots, memory + 3 * slots)
+        let start = memory + 4 * slots
+        let next = (start + slots, start + 2 * slots, start + 3 * slots, start + 4 * slots)
+        let past = top &+ 1
+        for j in 0..<quarter {
+            counts.0[min(Int(h[j].distance), past) &+ 1] &+= 1
+            counts.1[min(Int(h[quarter &+ j].distance), past) &+ 1] &+= 1
+            counts.2[min(Int(h[2 &* quarter &+ j].distance), past) &+ 1] &+= 1
+            counts.3[min(Int(h[3 &* quarter &+ j].distance), past) &+ 1] &+= 1
+        }
+        for i in (4 * quarter)..<count { counts.3[min(Int(h[i].distance), past) &+ 1] &+= 1 }
+        for d in 0...top {
+            next.0[d] = start[d]
+            next.1[d] = next.0[d] &+ counts.0[d + 1]
+            next.2[d] = next.1[d] &+ counts.1[d + 1]
+            next.3[d] = next.2[d] &+ counts.2[d + 1]
+            start[d + 1] = next.3[d] &+ counts.3[d + 1]
+        }
         // The last level needed: the first whose end reaches `limit`.
         var last = 0
         while last < top && start[last + 1] < limit { last += 1 }
-        let placed = start[last + 1]
-        var ids = [UInt64](unsafeUninitializedCapacity: placed) { _, count in count = placed }
+        let placed = start[last + 1], n = min(placed, limit)
         // The reader's id chunks and constants in locals: the loop then reads no class property.
-        let idChunks = self.idChunks, idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
-        ids.withUnsafeMutableBufferPointer { ids in
-            idChunks.withUnsafeBufferPointer { chunks in
-                var next = start
-                next.withUnsafeMutableBufferPointer { next in
-                    for h in hits {
-                        let d = Int(h.distance)
-                        if d > last { continue }
-                        ids[next[d]] = Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask)
-                        next[d] += 1
-                    }
+        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
+        return idChunks.withUnsafeBufferPointer { chunks in
+            [Neighbor](unsafeUninitializedCapacity: placed) { out, outCount in
+                let o = out.baseAddress!
+                @inline(__always) func place(_ i: Int, _ next: UnsafeMutablePointer<Int>) {
+                    let d = Int(h[i].distance)
+                    if d > last { return }
+                    let id = Reader.id(ofRow: Int(h[i].row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask)
+                    (o + next[d]).initialize(to: Neighbor(id: id, distance: d))
+                    next[d] &+= 1
                 }
-            }
-            for d in 0...last where start[d + 1] - start[d] > 1 {
-                RadixSort.sortIfNeeded(UnsafeMutableBufferPointer(rebasing: ids[start[d]..<start[d + 1]]))
+                for j in 0..<quarter {
+                    place(j, next.0)
+                    place(quarter &+ j, next.1)
+                    place(2 &* quarter &+ j, next.2)
+                    place(3 &* quarter &+ j, next.3)
+                }
+                for i in (4 * quarter)..<count { place(i, next.3) }
+                for d in 0...last where start[d + 1] - start[d] > 1 {
+                    Reader.sortLevel(o + start[d], count: start[d + 1] - start[d])
+                }
+                // Neighbours past `limit` (ties of the last level) stay uncounted: plain values.
+                outCount = n
             }
         }
-        let n = min(placed, limit)
-        return [Neighbor](unsafeUninitializedCapacity: n) { out, count in
-            var d = 0
-            for i in 0..<n {
-                while start[d + 1] <= i { d += 1 }
-                (out.baseAddress! + i).initialize(to: Neighbor(id: ids[i], distance: d))
-            }
-            count = n
-        }
+    }
+
+    /// Puts `count` neighbours of one distance in id order: nothing to do if they already are
+    /// (checked first), else their ids sorted aside and written back.
+    private static func sortLevel(_ level: UnsafeMutablePointer<Neighbor>, count: Int) {
+        var i = 1
+        while i < count && level[i - 1].id <= level[i].id { i += 1 }
+        if i == count { return }
+        let ids = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count)
+        defer { ids.deallocate() }
+        for j in 0..<count { ids[j] = level[j].id }
+        RadixSort.sortIfNeeded(ids)
+        let d = level[0].distance
+        for j in 0..<count { level[j] = Neighbor(id: ids[j], distance: d) }
     }
 }
