@@ -311,6 +311,32 @@ HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx
     return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
+/// Range: the eight codes at p as hits (row | distance << 32 in 64-bit lanes: codes 0–3 in
+/// *h0, 4–7 in *h1, the first at row `row`), and the mask of those within `limit` (in every
+/// 32-bit lane). `n` is a constant where this is inlined.
+HX_AVX2 static inline __attribute__((always_inline)) unsigned eight_hits_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n,
+                                                                             uint32_t row, __m256i limit, __m256i *h0, __m256i *h1) {
+    if (n == 8) {
+        // VPSADBW leaves each code's distance alone in its 64-bit lane: shifted up it is the
+        // hit's high half, and a lane's comparison sign is its bit of the mask. No shuffle
+        // beyond the popcount's (the shuffle port bounds this loop on Intel).
+        __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
+        __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+        __m256i r0 = _mm256_add_epi64(_mm256_set1_epi64x((long long)row), _mm256_setr_epi64x(0, 1, 2, 3));
+        *h0 = _mm256_or_si256(_mm256_slli_epi64(s0, 32), r0);
+        *h1 = _mm256_or_si256(_mm256_slli_epi64(s1, 32), _mm256_add_epi64(r0, _mm256_set1_epi64x(4)));
+        unsigned far = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(*h0, limit)))
+                     | (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(*h1, limit))) << 4;
+        return far ^ 0xffu;
+    }
+    __m256i d = eight_distances_avx2(q0, q1, p, n);
+    __m256i rows = _mm256_add_epi32(_mm256_set1_epi32((int)row), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i lo = _mm256_unpacklo_epi32(rows, d), hi = _mm256_unpackhi_epi32(rows, d);
+    *h0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+    *h1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, limit))) ^ 0xffu;
+}
+
 /// The fused AVX2 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined):
 /// eight codes a step, compared with the limit in registers; a step with no code within the
 /// limit costs one test of its mask. Returns the codes done (a multiple of 8).
@@ -329,16 +355,11 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
         // << 32) is packed to the left by a permutation from a 16-entry table and stored whole.
         // Sparse hits: a group is stored only if it has one; dense (more than 3 groups of the
         // last 64): every group, so that no branch is mispredicted.
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 #define HX_STORE_HITS_AVX2                                                                                     \
-        __m256i row = _mm256_add_epi32(_mm256_set1_epi32((int)(first + (uint32_t)i)), lane);                  \
-        __m256i lo = _mm256_unpacklo_epi32(row, d), hi = _mm256_unpackhi_epi32(row, d);                        \
         unsigned m0 = mask & 15, m1 = mask >> 4;                                                               \
-        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), \
-                            _mm256_load_si256((const __m256i *)left_pack4[m0])));                             \
+        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(h0, _mm256_load_si256((const __m256i *)left_pack4[m0]))); \
         o += (size_t)__builtin_popcount(m0);                                                                   \
-        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), \
-                            _mm256_load_si256((const __m256i *)left_pack4[m1])));                             \
+        _mm256_storeu_si256((__m256i *)(hits + o), _mm256_permutevar8x32_epi32(h1, _mm256_load_si256((const __m256i *)left_pack4[m1]))); \
         o += (size_t)__builtin_popcount(m1);
         // The output count in a local: through `out` it would be reloaded after every store
         // to `hits` (the compiler cannot rule out that they overlap).
@@ -351,16 +372,16 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
             unsigned busy = 0;
             if (dense) {
                 for (; i < end; i += 8) {
-                    __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
-                    unsigned mask = ((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu)
+                    __m256i h0, h1;
+                    unsigned mask = eight_hits_avx2(q0, q1, base + i * n, n, first + (uint32_t)i, lim, &h0, &h1)
                                     & ~dead_mask8(dead, first + (uint32_t)i);
                     busy += mask != 0;
                     HX_STORE_HITS_AVX2
                 }
             } else {
                 for (; i < end; i += 8) {
-                    __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
-                    unsigned mask = ((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu)
+                    __m256i h0, h1;
+                    unsigned mask = eight_hits_avx2(q0, q1, base + i * n, n, first + (uint32_t)i, lim, &h0, &h1)
                                     & ~dead_mask8(dead, first + (uint32_t)i);
                     if (mask) {
                         busy++;

@@ -247,10 +247,11 @@ public struct RangeResults: Sendable {
     public func write(distances: UnsafeMutablePointer<Int32>?, ids: UnsafeMutablePointer<Int64>?) {
         var at = 0
         for r in results {
-            for n in r.neighbors {
-                distances?[at] = Int32(n.distance)
-                ids?[at] = Int64(bitPattern: n.id)
-                at += 1
+            r.neighbors.withUnsafeBufferPointer { hits in
+                let n = hits.count
+                if let distances { for j in 0..<n { distances[at &+ j] = Int32(truncatingIfNeeded: hits[j].distance) } }
+                if let ids { for j in 0..<n { ids[at &+ j] = Int64(bitPattern: hits[j].id) } }
+                at += n
             }
         }
     }
