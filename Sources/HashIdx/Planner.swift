@@ -97,12 +97,17 @@ extension Reader {
         var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
         loadSubstrings(of: query)
         let values = queryValues
-        // Step 0 reads every table's own bucket: start their directory cells loading together.
-        for j in 0..<m where sealedPostings[j].count > 0 { sealedPostings[j].prefetchCell(values[j]) }
+        // The tables in ascending order of the rows in their own bucket. Any order proves the
+        // same radius (after t + 1 tables of step s every code within s·m + t is found,
+        // whichever tables they were), and a stored copy of the query, or a code near it, lies
+        // in every table's own bucket: the least crowded finds it for the fewest rows.
+        orderTablesByOwnBucket()
+        let order = tableOrder
         let widest = layout.widths.max()!
         var s = 0
         while true {
-            for j in 0..<m {
+            for position in 0..<m {
+                let j = order[position]
                 let b = layout.widths[j]
                 if s <= b {
                     let before = hits.count
@@ -144,9 +149,10 @@ extension Reader {
                         if Int(h.distance) <= covered { within += 1 }
                     }
                 }
-                // After step (s, j) every code at distance ≤ s·m + j has been found: an unfound
-                // one differs by > s in tables 0…j and by > s−1 in the others.
-                let bound = min(s * m + j, B)
+                // After step (s, position) every code at distance ≤ s·m + position has been
+                // found: an unfound one differs by > s in the position + 1 tables visited at
+                // weight s and by > s−1 in the others.
+                let bound = min(s * m + position, B)
                 while covered < bound { covered += 1; within += countAt[covered] }
                 if within >= need || stats.candidates == count {
                     let radius = stats.candidates == count ? B : bound
@@ -167,7 +173,7 @@ extension Reader {
                     // shrinks as probing goes on: the estimate runs to the middle of that range
                     // (a committed probe still stops at one scan's worth of spending, below).
                     let likely = (covered + 1 + kth + 1) / 2
-                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: j, radius: likely, observed: observed)
+                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: position, radius: likely, observed: observed)
                     if remaining <= planner.scanCost {
                         committed = true
                     } else if s > 0 {
@@ -183,6 +189,31 @@ extension Reader {
                 // Every code is found by then in an intact index: postings must be missing.
                 throw HashIdxError.corrupt("the substring tables list \(stats.candidates) of \(count) codes")
             }
+        }
+    }
+
+    /// Sorts the tables by the rows in the query's own bucket (sealed postings; rows written
+    /// since the last merge are not counted) into ``tableOrder``, ties in table order: every
+    /// directory cell is prefetched, then every bucket's first postings, then each is sized, so
+    /// that the tables' cache misses overlap.
+    private func orderTablesByOwnBucket() {
+        let m = layout.count, values = queryValues, postings = sealedPostings
+        for j in 0..<m where postings[j].count > 0 { postings[j].prefetchCell(values[j]) }
+        for j in 0..<m {
+            cellLo[j] = 0
+            cellHi[j] = 0
+            guard postings[j].count > 0 else { continue }
+            let (lo, hi) = postings[j].cell(values[j])
+            if lo < hi { postings[j].prefetchPostings(lo) }
+            cellLo[j] = lo
+            cellHi[j] = hi
+        }
+        for j in 0..<m {
+            let rows = cellLo[j] < cellHi[j] ? postings[j].postings(values[j], in: cellLo[j], cellHi[j]).count : 0
+            ownRows[j] = rows
+            var p = j
+            while p > 0 && ownRows[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }
+            tableOrder[p] = j
         }
     }
 

@@ -65,6 +65,8 @@ struct QueryPlanner: Equatable {
     /// The estimated cost of the k-NN steps after step (s, j) up to the first one whose bound
     /// s'·m + j' reaches `radius`: once k candidates are known, the k-th smallest of their
     /// distances bounds the radius the answer needs, so this is what finishing by probing costs.
+    /// `j` is the position of the step's table in the query's visiting order; the widths are
+    /// taken in layout order (a layout's widths differ by at most one bit).
     func nearestRemainingCost(afterWeight s: Int, table j: Int, radius: Int, observed: Double) -> Double {
         let m = layout.count
         var (ss, jj) = (s, j)
