@@ -182,8 +182,10 @@ extension HashIndex {
                                 stats.radiusReached = states[j].limit
                                 neighbors = reader.neighbors(states[j].hits, maxDistance: states[j].limit, limit: k)
                             }
+                            let scanned = share + Double(System.nanoseconds() - assembly) / 1e9
                             // The query's time: its attempt, its share of the group's pass, and its own results.
-                            stats.seconds = d.seconds + share + Double(System.nanoseconds() - assembly) / 1e9
+                            stats.seconds = d.seconds + scanned
+                            if case .nearest(let k) = g { reader.probeHistory.scanned(k: k, microseconds: scanned * 1e6) }
                             deliver(d.index, SearchResult(neighbors: neighbors, statistics: stats))
                         }
                         deferred.removeAll(keepingCapacity: true)
@@ -194,6 +196,9 @@ extension HashIndex {
                         let start = System.nanoseconds()
                         let neighbors = try attempt(reader, queries + i * codeBytes)
                         let seconds = Double(System.nanoseconds() - start) / 1e9
+                        if reader.stats.path == .probe || reader.stats.switchedToScan, case .nearest(let k) = goal(reader) {
+                            reader.probeHistory.attempted(k: k, finished: neighbors != nil, microseconds: seconds * 1e6)
+                        }
                         if let neighbors {
                             reader.stats.seconds = seconds
                             deliver(i, SearchResult(neighbors: neighbors, statistics: reader.stats))

@@ -88,6 +88,11 @@ extension Reader {
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need, deferScan: deferScan) }
+        // Measured costs in use: skip the attempt where this reader's recent attempts say it
+        // would most likely be abandoned for a scan anyway.
+        if choice == .automatic && model.adaptsToMeasurements && probeHistory.skipsProbe(k: need) {
+            return scanNearest(query, k: need, deferScan: deferScan)
+        }
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
@@ -97,11 +102,9 @@ extension Reader {
         var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
         loadSubstrings(of: query)
         let values = queryValues
-        // The tables in ascending order of the rows in their own bucket. Any order proves the
-        // same radius (after t + 1 tables of step s every code within s·m + t is found,
-        // whichever tables they were), and a stored copy of the query, or a code near it, lies
-        // in every table's own bucket: the least crowded finds it for the fewest rows.
-        orderTablesByOwnBucket()
+        // Any order of the tables proves the same radius (after t + 1 tables of step s every
+        // code within s·m + t is found, whichever tables they were): see the order below.
+        orderTablesByOwnBucket(need: need)
         let order = tableOrder
         let widest = layout.widths.max()!
         var s = 0
@@ -192,11 +195,16 @@ extension Reader {
         }
     }
 
-    /// Sorts the tables by the rows in the query's own bucket (sealed postings; rows written
-    /// since the last merge are not counted) into ``tableOrder``, ties in table order: every
-    /// directory cell is prefetched, then every bucket's first postings, then each is sized, so
-    /// that the tables' cache misses overlap.
-    private func orderTablesByOwnBucket() {
+    /// Orders the tables for a k-nearest query into ``tableOrder``: first the least crowded own
+    /// bucket that holds at least `need` rows, then the others by ascending rows (ties in table
+    /// order). A stored copy of the query, or a code near it, lies in every table's own bucket,
+    /// so the least crowded finds it for the fewest rows; and once `need` candidates are in,
+    /// their k-th distance bounds the radius, so the planner can commit to probing before it
+    /// meets a crowded bucket (which, uncommitted, sends the query to a scan). Rows are those
+    /// of the sealed postings (rows written since the last merge are not counted): every
+    /// directory cell is prefetched, then every bucket's first postings, then each is sized,
+    /// so that the tables' cache misses overlap.
+    private func orderTablesByOwnBucket(need: Int) {
         let m = layout.count, values = queryValues, postings = sealedPostings
         for j in 0..<m where postings[j].count > 0 { postings[j].prefetchCell(values[j]) }
         for j in 0..<m {
@@ -214,6 +222,13 @@ extension Reader {
             var p = j
             while p > 0 && ownRows[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }
             tableOrder[p] = j
+        }
+        var first = 0
+        while first < m && ownRows[tableOrder[first]] < need { first += 1 }
+        if first > 0 && first < m {
+            let t = tableOrder[first]
+            for p in stride(from: first, to: 0, by: -1) { tableOrder[p] = tableOrder[p - 1] }
+            tableOrder[0] = t
         }
     }
 

@@ -90,6 +90,9 @@ final class Reader {
         return m
     }
 
+    /// k nearest on the automatic path: what this reader's recent probe attempts cost.
+    @exclusivity(unchecked) var probeHistory = ProbeHistory()
+
     /// Folds one measurement into a moving average (a tenth of the new value).
     static func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.9 * $0 + 0.1 * new } ?? new }
 
