@@ -277,13 +277,32 @@ HX_AVX2 static inline __m256i order_pairs_avx2(__m256i t0, __m256i t1, __m256i t
     return _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
+/// Eight 8-byte codes at p against the query q0 (broadcast): their distances, one per 64-bit
+/// lane, codes 0–3 in *s0 and 4–7 in *s1 (VPSADBW leaves each code's sum alone in its lane).
+HX_AVX2 static inline __attribute__((always_inline)) void eight_sums8_avx2(__m256i q0, const uint8_t *p, __m256i *s0, __m256i *s1) {
+    *s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
+    *s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+}
+
+/// The codes of ``eight_sums8_avx2`` above `limit` (in every 32-bit lane), one bit per code: each sum shifted into its lane's high half, compared there,
+/// and the lane's sign taken. No shuffle (the shuffle port bounds these loops on Intel).
+HX_AVX2 static inline __attribute__((always_inline)) unsigned far_mask8_avx2(__m256i s0, __m256i s1, __m256i limit) {
+    return (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_slli_epi64(s0, 32), limit)))
+           | (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_slli_epi64(s1, 32), limit))) << 4;
+}
+
+/// The sums of ``eight_sums8_avx2`` as eight 32-bit lanes in code order.
+HX_AVX2 static inline __attribute__((always_inline)) __m256i order_sums8_avx2(__m256i s0, __m256i s1) {
+    return _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+}
+
 /// Eight distances (32-bit lanes, in code order) of the codes at p against the query q0 (q1:
 /// its second 32 bytes for 64-byte codes). `n` is a constant where this is inlined.
 HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n) {
     if (n == 8) {
-        __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
-        __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
-        return _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+        __m256i s0, s1;
+        eight_sums8_avx2(q0, p, &s0, &s1);
+        return order_sums8_avx2(s0, s1);
     }
     if (n == 16) {
         __m256i t[4];
@@ -317,17 +336,14 @@ HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx
 HX_AVX2 static inline __attribute__((always_inline)) unsigned eight_hits_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n,
                                                                              uint32_t row, __m256i limit, __m256i *h0, __m256i *h1) {
     if (n == 8) {
-        // VPSADBW leaves each code's distance alone in its 64-bit lane: shifted up it is the
-        // hit's high half, and a lane's comparison sign is its bit of the mask. No shuffle
-        // beyond the popcount's (the shuffle port bounds this loop on Intel).
-        __m256i s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
-        __m256i s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+        // Each code's sum shifted up is its hit's high half, the row the low half: no shuffle
+        // beyond the popcount's.
+        __m256i s0, s1;
+        eight_sums8_avx2(q0, p, &s0, &s1);
         __m256i r0 = _mm256_add_epi64(_mm256_set1_epi64x((long long)row), _mm256_setr_epi64x(0, 1, 2, 3));
         *h0 = _mm256_or_si256(_mm256_slli_epi64(s0, 32), r0);
         *h1 = _mm256_or_si256(_mm256_slli_epi64(s1, 32), _mm256_add_epi64(r0, _mm256_set1_epi64x(4)));
-        unsigned far = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(*h0, limit)))
-                     | (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(*h1, limit))) << 4;
-        return far ^ 0xffu;
+        return far_mask8_avx2(s0, s1, limit) ^ 0xffu;
     }
     __m256i d = eight_distances_avx2(q0, q1, p, n);
     __m256i rows = _mm256_add_epi32(_mm256_set1_epi32((int)row), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

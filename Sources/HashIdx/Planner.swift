@@ -201,23 +201,12 @@ extension Reader {
     /// so the least crowded finds it for the fewest rows; and once `need` candidates are in,
     /// their k-th distance bounds the radius, so the planner can commit to probing before it
     /// meets a crowded bucket (which, uncommitted, sends the query to a scan). Rows are those
-    /// of the sealed postings (rows written since the last merge are not counted): every
-    /// directory cell is prefetched, then every bucket's first postings, then each is sized,
-    /// so that the tables' cache misses overlap.
+    /// of the sealed postings (rows written since the last merge are not counted).
     private func orderTablesByOwnBucket(need: Int) {
-        let m = layout.count, values = queryValues, postings = sealedPostings
-        for j in 0..<m where postings[j].count > 0 { postings[j].prefetchCell(values[j]) }
+        let m = layout.count
+        findOwnBuckets { _ in true }
         for j in 0..<m {
-            cellLo[j] = 0
-            cellHi[j] = 0
-            guard postings[j].count > 0 else { continue }
-            let (lo, hi) = postings[j].cell(values[j])
-            if lo < hi { postings[j].prefetchPostings(lo) }
-            cellLo[j] = lo
-            cellHi[j] = hi
-        }
-        for j in 0..<m {
-            let rows = cellLo[j] < cellHi[j] ? postings[j].postings(values[j], in: cellLo[j], cellHi[j]).count : 0
+            let rows = cellHi[j] - cellLo[j]
             ownRows[j] = rows
             var p = j
             while p > 0 && ownRows[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }

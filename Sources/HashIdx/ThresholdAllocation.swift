@@ -106,25 +106,37 @@ extension Reader {
         }
     }
 
-    /// Locates shell 0 (the query's own bucket, one key) of every table with `thresholds[i] ≥ 0`,
-    /// the tables interleaved: every directory cell is prefetched, then every cell's first
-    /// postings, then each bucket is sized, so that the tables' cache misses overlap instead of
-    /// following one another. Records the shells like ``locate(table:keys:)``; returns the
-    /// number of look-ups.
-    func locateOwnBuckets(tables thresholds: UnsafeMutablePointer<Int>) -> Int {
+    /// Finds the query's own bucket in every table for which `wanted` holds, the tables
+    /// interleaved: every directory cell is prefetched, then every cell's first postings, then
+    /// each bucket is found, so that the tables' cache misses overlap instead of following one
+    /// another. Leaves table i's posting range in cellLo[i]..<cellHi[i] (empty where not wanted
+    /// or not found). Counts no look-up: the callers do.
+    @inline(__always)
+    func findOwnBuckets(_ wanted: (Int) -> Bool) {
         let m = layout.count, values = queryValues, postings = sealedPostings, cellLo = self.cellLo, cellHi = self.cellHi
-        for i in 0..<m where thresholds[i] >= 0 {
-            let p = postings + i
-            if p.pointee.count > 0 { p.pointee.prefetchCell(values[i]) }
-        }
+        for i in 0..<m where wanted(i) && postings[i].count > 0 { postings[i].prefetchCell(values[i]) }
         for i in 0..<m {
-            let p = postings + i
-            guard thresholds[i] >= 0, p.pointee.count > 0 else { cellLo[i] = 0; cellHi[i] = 0; continue }
-            let (lo, hi) = p.pointee.cell(values[i])
-            if lo < hi { p.pointee.prefetchPostings(lo) }
+            cellLo[i] = 0
+            cellHi[i] = 0
+            guard wanted(i), postings[i].count > 0 else { continue }
+            let (lo, hi) = postings[i].cell(values[i])
+            if lo < hi { postings[i].prefetchPostings(lo) }
             cellLo[i] = lo
             cellHi[i] = hi
         }
+        for i in 0..<m where cellLo[i] < cellHi[i] {
+            let found = postings[i].postings(values[i], in: cellLo[i], cellHi[i])
+            cellLo[i] = found.lowerBound
+            cellHi[i] = found.upperBound
+        }
+    }
+
+    /// Locates shell 0 (the query's own bucket, one key) of every table with `thresholds[i] ≥ 0`
+    /// (``findOwnBuckets(_:)``). Records the shells like ``locate(table:keys:)``; returns the
+    /// number of look-ups.
+    func locateOwnBuckets(tables thresholds: UnsafeMutablePointer<Int>) -> Int {
+        findOwnBuckets { thresholds[$0] >= 0 }
+        let m = layout.count, values = queryValues, cellLo = self.cellLo, cellHi = self.cellHi
         var keys = self.keys, ranges = locatedRanges, lookups = 0
         keys.reserve(extra: m)
         ranges.reserve(extra: 2 * m)
@@ -132,14 +144,10 @@ extension Reader {
             let first = keys.count, firstRange = ranges.count
             keys.appendUnchecked(values[i])
             lookups += 1
-            var rows = 0
-            if cellLo[i] < cellHi[i] {
-                let found = postings[i].postings(values[i], in: cellLo[i], cellHi[i])
-                if !found.isEmpty {
-                    ranges.appendUnchecked(found.lowerBound)
-                    ranges.appendUnchecked(found.upperBound)
-                    rows = found.count
-                }
+            let rows = cellHi[i] - cellLo[i]
+            if rows > 0 {
+                ranges.appendUnchecked(cellLo[i])
+                ranges.appendUnchecked(cellHi[i])
             }
             shells[i * (Reader.maxShell + 1)] = LocatedShell(keys: first..<keys.count, ranges: firstRange..<ranges.count, rows: rows)
         }
