@@ -25,8 +25,10 @@ public struct CostModel: Sendable, Equatable {
     /// by probing.
     public var nearestProbeBudget = 0.1
     /// Whether the costs that queries measure on the index (per look-up, per verified row, per
-    /// scanned code) replace the model's as they come in (default). Off, the planner's
-    /// decisions depend on this model alone: for tests and reproducible measurements.
+    /// scanned code) replace the model's as they come in (default), and whether a k-nearest
+    /// query may skip its probe attempt when the recent attempts with the same k were mostly
+    /// abandoned for a scan. Off, the planner's decisions depend on this model alone: for
+    /// tests and reproducible measurements.
     public var adaptsToMeasurements = true
 
     public init() {}

@@ -154,6 +154,7 @@ extension HashIndex {
                           _ attempt: @escaping @Sendable (Reader, UnsafeRawPointer) throws -> [Neighbor]?) throws(HashIdxError) {
         guard count > 0 else { return }
         guard threads.map({ $0 >= 1 }) ?? true else { throw .invalidArgument("threads must be at least 1, found \(threads!)") }
+        prefaultBeforeFirstSearch()
         let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
         let failure = BatchFailure()
         let codeBytes = self.codeBytes, bits = self.bits

@@ -177,14 +177,7 @@ extension Reader {
                     // (a committed probe still stops at one scan's worth of spending, below).
                     let likely = (covered + 1 + kth + 1) / 2
                     let remaining = planner.nearestRemainingCost(afterWeight: s, table: position, radius: likely, observed: observed)
-                    if remaining <= planner.scanCost {
-                        committed = true
-                    } else if s > 0 {
-                        // Not before every table's own bucket is in (s = 0: one look-up each):
-                        // the first candidates bound the radius loosely.
-                        abandonProbe()
-                        return scanNearest(query, k: need, deferScan: deferScan)
-                    }
+                    if remaining <= planner.scanCost { committed = true }
                 }
             }
             s += 1

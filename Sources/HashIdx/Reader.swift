@@ -69,32 +69,33 @@ final class Reader {
     /// A code found by a query: its row and distance (the fused scan kernel's own type).
     typealias Hit = hx_hit
 
-    /// Costs this reader measured on this index, in microseconds, as moving averages: per
-    /// located row verified (a probe's candidates), and per code of a scan and query. They
-    /// replace the cost model's calibrated figures once known (see ``measured(_:)``), so that
-    /// the planner weighs what queries on this index and machine really cost — caches, codes
-    /// that repeat, bucket sizes — rather than a calibration on cache-resident random codes.
-    @exclusivity(unchecked) var measuredVerify: Double?
-    @exclusivity(unchecked) var measuredScan: Double?
+    /// Costs this reader measured on this index, in microseconds, each the median of its recent
+    /// samples (``CostEstimate``): per located row verified (a probe's candidates), and per
+    /// code of a scan and query. They replace the cost model's calibrated figures once known
+    /// (see ``measured(_:)``), so that the planner weighs what queries on this index and machine
+    /// really cost — caches, codes that repeat, bucket sizes — rather than a calibration on
+    /// cache-resident random codes.
+    @exclusivity(unchecked) var measuredVerify = CostEstimate()
+    @exclusivity(unchecked) var measuredScan = CostEstimate()
     /// And per look-up in the sealed postings, timed over look-ups made 64 or more at a time
     /// (prefetched in groups, so their cache misses overlap: cheaper than one alone).
-    @exclusivity(unchecked) var measuredLookup: Double?
+    @exclusivity(unchecked) var measuredLookup = CostEstimate()
 
     /// `model` with the costs this reader has measured.
     func measured(_ model: CostModel) -> CostModel {
         guard model.adaptsToMeasurements else { return model }
         var m = model
-        if let v = measuredVerify { m.verifyMicroseconds = v }
-        if let l = measuredLookup { m.lookupMicroseconds = l }
-        if let s = measuredScan { m.setScanCost(s, codeBytes: codeBytes) }
+        if let v = measuredVerify.value { m.verifyMicroseconds = v }
+        if let l = measuredLookup.value { m.lookupMicroseconds = l }
+        if let s = measuredScan.value { m.setScanCost(s, codeBytes: codeBytes) }
         return m
     }
 
-    /// k nearest on the automatic path: what this reader's recent probe attempts cost.
-    @exclusivity(unchecked) var probeHistory = ProbeHistory()
-
     /// Folds one measurement into a moving average (a tenth of the new value).
     static func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.9 * $0 + 0.1 * new } ?? new }
+
+    /// k nearest on the automatic path: what this reader's recent probe attempts cost.
+    @exclusivity(unchecked) var probeHistory = ProbeHistory()
 
     /// The last range plan made, reused while the planner's inputs stay the same.
     @exclusivity(unchecked) var planKey: QueryPlanner.RangePlanKey?

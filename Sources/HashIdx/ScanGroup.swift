@@ -94,7 +94,7 @@ extension Reader {
         defer {
             if rows >= 4096 && !queries.isEmpty {
                 let perCode = Double(System.nanoseconds() - started) / 1000 / Double(rows * queries.count)
-                measuredScan = Reader.average(measuredScan, perCode)
+                measuredScan.add(perCode)
             }
         }
         dead.withUnsafeBufferPointer { deadWords in

@@ -85,3 +85,39 @@ extension PlannerTests {
         #expect(p.nearestRemainingCost(afterWeight: 0, table: 2, radius: 5, observed: 2) < p.scanCost)
     }
 }
+
+/// The measured costs the planner uses: medians of recent samples, so one slow query does not
+/// stand for the index.
+@Suite struct CostEstimateTests {
+    @Test func medianOfTheLastEightSamples() {
+        var e = CostEstimate()
+        #expect(e.value == nil)
+        e.add(3)
+        #expect(e.value == 3)
+        e.add(1)
+        #expect(e.value == 2)
+        for x in [5.0, 2, 4] { e.add(x) }
+        #expect(e.value == 3)   // 1 2 3 4 5
+        // Past eight samples the oldest go: eight 10s leave no trace of the first five.
+        for _ in 0..<8 { e.add(10) }
+        #expect(e.value == 10)
+        e.add(-1)
+        e.add(.nan)
+        #expect(e.value == 10, "negative and non-finite samples are dropped")
+    }
+
+    /// A page-faulting first query (a thousand times the usual cost) is forgotten as soon as
+    /// most of the last eight samples are ordinary, where a moving average would carry it.
+    @Test func aSpikeIsForgottenAfterAFewOrdinarySamples() {
+        var e = CostEstimate()
+        var average: Double?
+        e.add(100)
+        average = Reader.average(average, 100)
+        for _ in 0..<5 {
+            e.add(0.1)
+            average = Reader.average(average, 0.1)
+        }
+        #expect(e.value == 0.1)
+        #expect(average! > 50)
+    }
+}
