@@ -163,8 +163,10 @@ extension Reader {
                     return radius
                 }
                 // With k candidates in hand, the k-th smallest distance among them bounds the
-                // radius still needed: cost the steps up to it and either commit to probing or
-                // scan now, instead of spending a fixed share of a scan first.
+                // radius still needed: cost the steps up to it, and commit to probing if that is
+                // below a scan. If not, probing goes on within the uncommitted allowances (the
+                // first candidates bound the radius loosely; later steps tighten it), and the
+                // check is made again after every step.
                 if choice == .automatic && !committed && stats.candidates >= need {
                     var seen = 0, kth = 0
                     while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
