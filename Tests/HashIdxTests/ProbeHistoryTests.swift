@@ -14,6 +14,11 @@ import Hamming
         return h
     }
 
+    /// A history of thirty attempts with `k` abandoned after 5 µs each, scans costing 10 µs.
+    func abandoning(k: Int) -> ProbeHistory {
+        history(k: k, scan: 10, attempts: Array(repeating: (false, 5), count: 30))
+    }
+
     @Test func noSkipBeforeEnoughAttempts() {
         var h = history(k: 10, scan: 10, attempts: Array(repeating: (false, 5), count: ProbeHistory.evidence - 1))
         let skip1 = h.skipsProbe(k: 10)
@@ -24,7 +29,7 @@ import Hamming
     }
 
     @Test func abandonedAttemptsSkipButExploreEveryFewQueries() {
-        var h = history(k: 10, scan: 10, attempts: Array(repeating: (false, 5), count: 30))
+        var h = abandoning(k: 10)
         var decisions: [Bool] = []
         for _ in 0..<(3 * ProbeHistory.explore) { decisions.append(h.skipsProbe(k: 10)) }
         // One attempt in every `explore` queries, the rest skip.
@@ -46,7 +51,7 @@ import Hamming
 
     /// A run of skips ends after a handful of explored attempts that finish cheaply.
     @Test func finishedExplorationsEndASkipRun() {
-        var h = history(k: 10, scan: 10, attempts: Array(repeating: (false, 5), count: 30))
+        var h = abandoning(k: 10)
         let before = h.skipsProbe(k: 10)
         #expect(before)
         for _ in 0..<5 { h.attempted(k: 10, finished: true, microseconds: 1) }
@@ -55,7 +60,7 @@ import Hamming
     }
 
     @Test func anotherKStartsAfresh() {
-        var h = history(k: 10, scan: 10, attempts: Array(repeating: (false, 5), count: 30))
+        var h = abandoning(k: 10)
         let skip4 = h.skipsProbe(k: 10)
         #expect(skip4)
         let skip5 = h.skipsProbe(k: 100)
@@ -76,7 +81,7 @@ import Hamming
 
     /// Far queries on clustered codes: the planner abandons their probes, the history then
     /// sends most of them straight to a scan and lets a few attempt; every answer matches the
-    /// oracle, and near queries afterwards are probed again.
+    /// oracle, and near queries afterwards are exact and still explored.
     @Test(arguments: [1, 10])
     func skippedQueriesAreExact(k: Int) throws {
         let dir = TemporaryDirectory()
