@@ -284,8 +284,9 @@ HX_AVX2 static inline __attribute__((always_inline)) void eight_sums8_avx2(__m25
     *s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
 }
 
-/// The codes of ``eight_sums8_avx2`` above `limit` (in every 32-bit lane), one bit per code: each sum shifted into its lane's high half, compared there,
-/// and the lane's sign taken. No shuffle (the shuffle port bounds these loops on Intel).
+/// The codes of ``eight_sums8_avx2`` above `limit` (in every 32-bit lane), one bit per code:
+/// each sum shifted into its lane's high half, compared there, and the lane's sign taken. No
+/// shuffle (the shuffle port bounds these loops on Intel).
 HX_AVX2 static inline __attribute__((always_inline)) unsigned far_mask8_avx2(__m256i s0, __m256i s1, __m256i limit) {
     return (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_slli_epi64(s0, 32), limit)))
            | (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_slli_epi64(s1, 32), limit))) << 4;

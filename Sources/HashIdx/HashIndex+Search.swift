@@ -163,11 +163,12 @@ extension HashIndex {
             let queries: UnsafeRawPointer = base.queries
             do {
                 try self.withReader { reader in
+                    // The goal depends on the reader's snapshot, fixed for this worker's batch.
+                    let g = goal(reader)
                     var deferred: [(index: Int, stats: QueryStatistics, seconds: Double)] = []
                     func flush() {
                         guard !deferred.isEmpty else { return }
                         let start = System.nanoseconds()
-                        let g = goal(reader)
                         let states = deferred.map { _ in ScanQuery(g, bits: bits, orderedRows: reader.sealed.rows) }
                         reader.scan(deferred.map { queries + $0.index * codeBytes }, states)
                         let share = Double(System.nanoseconds() - start) / 1e9 / Double(deferred.count)
@@ -197,7 +198,7 @@ extension HashIndex {
                         let start = System.nanoseconds()
                         let neighbors = try attempt(reader, queries + i * codeBytes)
                         let seconds = Double(System.nanoseconds() - start) / 1e9
-                        if reader.stats.path == .probe || reader.stats.switchedToScan, case .nearest(let k) = goal(reader) {
+                        if reader.stats.path == .probe || reader.stats.switchedToScan, case .nearest(let k) = g {
                             reader.probeHistory.attempted(k: k, finished: neighbors != nil, microseconds: seconds * 1e6)
                         }
                         if let neighbors {

@@ -424,7 +424,15 @@ public final class HashIndex: @unchecked Sendable {
     /// ``prefaultLimit`` bytes; for a larger one, a process that answers many queries gains from
     /// calling it first. A hint: it never fails.
     public func prefault() {
-        _ = try? withReader { reader in Environment.populate(reader.mappedRanges) }
+        prefault(upTo: .max)
+    }
+
+    /// ``prefault()`` if the codes and sealed postings take at most `limit` bytes.
+    private func prefault(upTo limit: Int) {
+        _ = try? withReader { reader in
+            let ranges = reader.mappedRanges
+            if ranges.reduce(0, { $0 + $1.count }) <= limit { Environment.populate(ranges) }
+        }
     }
 
     /// Indexes whose codes and sealed postings take at most this many bytes are mapped whole
@@ -442,11 +450,7 @@ public final class HashIndex: @unchecked Sendable {
             defer { searched = true }
             return !searched
         }
-        guard first else { return }
-        _ = try? withReader { reader in
-            let ranges = reader.mappedRanges
-            if ranges.reduce(0, { $0 + $1.count }) <= HashIndex.prefaultLimit { Environment.populate(ranges) }
-        }
+        if first { prefault(upTo: HashIndex.prefaultLimit) }
     }
 
     /// Flushes to disk (needed only when opened with `noSync`).

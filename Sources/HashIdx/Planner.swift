@@ -198,17 +198,17 @@ extension Reader {
     /// meets a crowded bucket (which, uncommitted, sends the query to a scan). Rows are those
     /// of the sealed postings (rows written since the last merge are not counted).
     private func orderTablesByOwnBucket(need: Int) {
-        let m = layout.count
+        let m = layout.count, cellLo = self.cellLo, cellHi = self.cellHi
         findOwnBuckets { _ in true }
+        // Table t's own bucket holds cellHi[t] − cellLo[t] rows (found just above).
         for j in 0..<m {
             let rows = cellHi[j] - cellLo[j]
-            ownRows[j] = rows
             var p = j
-            while p > 0 && ownRows[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }
+            while p > 0 && cellHi[tableOrder[p - 1]] - cellLo[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }
             tableOrder[p] = j
         }
         var first = 0
-        while first < m && ownRows[tableOrder[first]] < need { first += 1 }
+        while first < m && cellHi[tableOrder[first]] - cellLo[tableOrder[first]] < need { first += 1 }
         if first > 0 && first < m {
             let t = tableOrder[first]
             for p in stride(from: first, to: 0, by: -1) { tableOrder[p] = tableOrder[p - 1] }

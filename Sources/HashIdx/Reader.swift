@@ -132,10 +132,9 @@ final class Reader {
     let pendingRows = UnsafeMutablePointer<UInt32>.allocate(capacity: Reader.pendingCapacity)
     /// The current query's substring value in each table (see ``loadSubstrings(of:)``).
     let queryValues: UnsafeMutablePointer<UInt32>
-    /// k nearest: the tables in the order a query visits them, and the rows of each table's own
-    /// bucket for the current query (see ``orderTablesByOwnBucket()``).
+    /// k nearest: the tables in the order the current query visits them (see
+    /// ``orderTablesByOwnBucket(need:)``).
     let tableOrder: UnsafeMutablePointer<Int>
-    let ownRows: UnsafeMutablePointer<Int>
     /// The current query followed by 8 zero bytes: every substring is one 8-byte load.
     let paddedQuery: UnsafeMutableRawPointer
     /// The layout's first bit and width of each table, in plain memory.
@@ -181,8 +180,6 @@ final class Reader {
         queryValues.initialize(repeating: 0, count: m)
         tableOrder = .allocate(capacity: m)
         tableOrder.initialize(from: Array(0..<m), count: m)
-        ownRows = .allocate(capacity: m)
-        ownRows.initialize(repeating: 0, count: m)
         paddedQuery = .allocate(byteCount: index.codeBytes + 8, alignment: 8)
         paddedQuery.initializeMemory(as: UInt8.self, repeating: 0, count: index.codeBytes + 8)
         tableStarts = .allocate(capacity: m)
@@ -204,7 +201,6 @@ final class Reader {
         sealedPostings.deallocate()
         queryValues.deallocate()
         tableOrder.deallocate()
-        ownRows.deallocate()
         planRadii.deallocate()
         paddedQuery.deallocate()
         tableStarts.deallocate()
