@@ -75,16 +75,16 @@ extension Reader {
     }
 
     /// Exact k nearest neighbours: on return, ``hits`` holds every code with distance ≤ the
-    /// returned bound, and at least min(k, N) of them. Grows the substring radius s = 0, 1, …
-    /// table by table and stops by the last-chance rule; switches to a scan when the next step
-    /// would cost more than scanning (unless `choice` forces a path). No radius cap.
+    /// returned bound, and at least min(k, N) of them. Grows per-table thresholds one shell at
+    /// a time (``nearestByShells(_:need:model:deferScan:)``) and switches to a scan when the
+    /// next shell would cost more than scanning; a forced probe grows the tables in turn, as
+    /// multi-index hashing does (``nearestInTurn(_:need:)``). No radius cap.
     /// - Parameter deferScan: instead of scanning, return nil (with ``stats`` describing the
     ///   probe given up, if any) so that the caller scans this query together with others.
     func nearest(_ query: UnsafeRawPointer, k: Int, choice: PathChoice, model: CostModel,
                  deferScan: Bool = false) throws -> Int? {
         let model = measured(model)
-        let layout = self.layout
-        let m = layout.count, B = bits
+        let B = bits
         let need = min(k, count)
         if need == 0 { stats.radiusReached = B; return B }
         if choice == .scan { return scanNearest(query, k: need, deferScan: deferScan) }
@@ -93,14 +93,195 @@ extension Reader {
         if choice == .automatic && model.adaptsToMeasurements && probeHistory.skipsProbe(k: need) {
             return scanNearest(query, k: need, deferScan: deferScan)
         }
+        loadSubstrings(of: query)
+        if choice == .automatic { return try nearestByShells(query, need: need, model: model, deferScan: deferScan) }
+        return try nearestInTurn(query, need: need)
+    }
+
+    /// The automatic k-NN probe, by the generalised pigeonhole principle: table j has verified
+    /// its shells 0…τ_j (τ_j = −1: none yet), and every code within Σ (τ_j + 1) − 1 of the
+    /// query has then been found — an unfound code differs by more than τ_j in every table j.
+    /// Each step verifies one more shell, in whichever table it costs least: multi-index
+    /// hashing's turn by turn is one order among many, and on learned codes a query's own
+    /// bucket in one table can hold twenty times the rows it holds in another (Fashion-MNIST
+    /// ITQ codes: the median query's largest own bucket over its smallest). A shell is compared
+    /// at its true size once located (its look-ups made: a directory cell and a short search
+    /// each, no row read) and by estimate before; a table's next shell is located when its
+    /// estimate is the least, so a crowded shell waits, located, while the other tables' shells
+    /// are located and compared with it. The own buckets (shell 0 of every table) are found
+    /// together first. The query goes to a scan when the next look-ups or rows would pass what
+    /// probing may spend (``QueryPlanner/nearestAllowance(committed:located:)``).
+    private func nearestByShells(_ query: UnsafeRawPointer, need: Int, model: CostModel, deferScan: Bool) throws -> Int? {
+        let m = layout.count, B = bits, widths = tableWidths, values = queryValues
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
+        let tables = nearestTables, trial = thresholds, heads = nearestHeads
         var countAt = [Int](repeating: 0, count: B + 1)
         var covered = -1          // distances 0…covered are proven complete
         var within = 0            // hits with distance ≤ covered
+        var shellsDone = 0        // Σ (τ_j + 1)
         var spent = 0.0
-        var committed = false     // the remaining steps were costed below a scan: finish probing
-        var wideLookups = 0, wideRows = 0   // look-ups and rows of the steps with s ≥ 1
-        loadSubstrings(of: query)
+        var committed = false     // the remaining shells were costed below a scan: finish probing
+        var open = 0              // located shells not yet verified
+        var checkedKth = B + 1, checkedShells = 0   // the last commitment check's bound and shells
+        var wideLookups = 0, wideRows = 0   // look-ups and rows located past the own buckets
+
+        // Rows a located shell of table j will verify (sealed rows, and the delta tables' estimate).
+        @inline(__always) func rowsToVerify(_ j: Int) -> Double {
+            let shell = tables[j].located
+            return Double(shell.rows) + (hasDelta ? deltaRowsEstimate(lookups: shell.keys.count, width: widths[j]) : 0)
+        }
+        // Rows per look-up past the own buckets: table j's own so far, else every table's, else
+        // the uniform estimate (in nearestStepCost). Own buckets are left out: on clustered and
+        // learned codes they are far fuller than their neighbours.
+        @inline(__always) func density(_ j: Int) -> Double {
+            if tables[j].wideLookups > 0 { return Double(tables[j].wideRows) / Double(tables[j].wideLookups) }
+            return wideLookups > 0 ? Double(wideRows) / Double(wideLookups) : 0
+        }
+        // The cost of shell w of table j: its rows if it is table j's located next shell, else
+        // the estimate of its look-ups and rows (as QueryPlanner.nearestStepCost, from the
+        // reader's table of binomials: this is evaluated m times a step).
+        let lookupUnit = model.probeCost(lookups: 1, candidates: 0, delta: hasDelta), rowUnit = model.verifyMicroseconds
+        let binomials = self.binomials, shellSlots = Reader.maxShell + 1, storedRows = Double(rows)
+        @inline(__always) func shellCost(_ j: Int, _ w: Int) -> Double {
+            if w == tables[j].next && tables[j].located.rows >= 0 { return rowsToVerify(j) * rowUnit }
+            let lookups = w <= Reader.maxShell ? binomials[j * shellSlots + w] : HammingBall.binomial(widths[j], w)
+            let uniform = storedRows * Double(sign: .plus, exponent: -widths[j], significand: 1)
+            return lookups * (lookupUnit + max(uniform, density(j)) * rowUnit)
+        }
+
+        // Every table's own bucket, found together (their cache misses overlap): shell 0, located.
+        findOwnBuckets { _ in true }
+        keys.removeAll()
+        locatedRanges.removeAll()
+        for j in 0..<m {
+            let first = keys.count, firstRange = locatedRanges.count
+            keys.append(values[j])
+            let rows = cellHi[j] - cellLo[j]
+            if rows > 0 { locatedRanges.append(cellLo[j]); locatedRanges.append(cellHi[j]) }
+            tables[j] = NearestTable(next: 0, located: LocatedShell(keys: first..<first + 1, ranges: firstRange..<locatedRanges.count, rows: rows))
+        }
+        open = m
+        // Tables by ascending own bucket: the order ties are broken in. A crowded own bucket
+        // says the query sits in a dense region of that table, whose next shells are likely
+        // crowded too, while estimates of unlocated shells cannot tell the tables apart.
+        let order = tableOrder
+        for j in 0..<m {
+            let rows = tables[j].located.rows
+            var p = j
+            while p > 0 && tables[order[p - 1]].located.rows > rows { order[p] = order[p - 1]; p -= 1 }
+            order[p] = j
+        }
+        stats.lookups += m
+        spent += model.probeCost(lookups: Double(m), candidates: 0, delta: hasDelta)
+
+        while true {
+            // The table whose next shell costs least (ties: the smaller own bucket).
+            var j = -1, least = Double.infinity
+            for p in 0..<m {
+                let t = order[p]
+                guard tables[t].next <= widths[t] else { continue }
+                let c = shellCost(t, tables[t].next)
+                if c < least { j = t; least = c }
+            }
+            // A table past its width has had every key looked up, so every code is found.
+            guard j >= 0 else { throw HashIdxError.corrupt("the substring tables list \(stats.candidates) of \(count) codes") }
+            let w = tables[j].next
+            if tables[j].located.rows < 0 {
+                // Locate it (look-ups only) and compare again at its true size.
+                let lookupCost = model.probeCost(lookups: HammingBall.binomial(widths[j], w), candidates: 0, delta: hasDelta)
+                if spent + lookupCost > planner.nearestAllowance(committed: committed) {
+                    abandonProbe()
+                    return scanNearest(query, k: need, deferScan: deferScan)
+                }
+                if open == 0 { keys.removeAll(); locatedRanges.removeAll() }
+                let first = keys.count, firstRange = locatedRanges.count
+                appendBallKeys(value: values[j], width: widths[j], weights: w...w)
+                let rows = locate(table: j, keys: first..<keys.count)
+                tables[j].located = LocatedShell(keys: first..<keys.count, ranges: firstRange..<locatedRanges.count, rows: rows)
+                open += 1
+                spent += lookupCost
+                // What this shell holds informs every estimate from now on (were the others
+                // estimated sparser than the shells located, each would be located in turn
+                // and found as full: look-ups for shells never verified).
+                tables[j].wideLookups += keys.count - first
+                tables[j].wideRows += rows
+                wideLookups += keys.count - first
+                wideRows += rows
+                continue
+            }
+            let verifyCost = model.probeCost(lookups: 0, candidates: rowsToVerify(j))
+            if spent + verifyCost > planner.nearestAllowance(committed: committed, located: true) {
+                abandonProbe()
+                return scanNearest(query, k: need, deferScan: deferScan)
+            }
+            spent += verifyCost
+            let shell = tables[j].located
+            let before = hits.count
+            try verifyLocated(table: j, keys: shell.keys, ranges: shell.ranges, query: query, limit: B)
+            try checkDamage()
+            tables[j].located = .unlocated
+            tables[j].next = w + 1
+            open -= 1
+            shellsDone += 1
+            // The shell's new hits, counted by distance.
+            for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
+                countAt[Int(h.distance)] += 1
+                if Int(h.distance) <= covered { within += 1 }
+            }
+            let bound = min(shellsDone - 1, B)
+            while covered < bound { covered += 1; within += countAt[covered] }
+            if within >= need || stats.candidates == count {
+                let radius = stats.candidates == count ? B : bound
+                stats.radiusReached = radius
+                return radius
+            }
+            // With k candidates in hand, the k-th smallest distance among them bounds the
+            // radius still needed: cost the shells up to it, and commit to probing if that is
+            // below a scan. If not, probing goes on within the uncommitted allowances (the
+            // first candidates bound the radius loosely; later shells tighten it), and the
+            // check is made again when they do.
+            if !committed && stats.candidates >= need {
+                var seen = 0, kth = 0
+                while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
+                // Costed again when the bound has tightened, or after m more shells.
+                guard kth < checkedKth || shellsDone >= checkedShells + m else { continue }
+                checkedKth = kth
+                checkedShells = shellsDone
+                // The answer's radius lies past `covered` and at most at `kth`, which only
+                // shrinks as probing goes on: the estimate runs to the middle of that range
+                // (a committed probe still stops at one scan's worth of spending, above).
+                let likely = (covered + 1 + kth + 1) / 2
+                // The cheapest likely − covered shells still to verify, chosen as the steps
+                // choose them: each table's next cost is kept (`heads`), so a pick costs one
+                // estimate, not m.
+                for t in 0..<m {
+                    trial[t] = tables[t].next
+                    heads[t] = trial[t] <= widths[t] ? shellCost(t, trial[t]) : .infinity
+                }
+                var remaining = 0.0
+                for _ in 0..<max(0, likely - covered) {
+                    var u = -1, c = Double.infinity
+                    for p in 0..<m where heads[order[p]] < c { u = order[p]; c = heads[u] }
+                    if u < 0 { break }
+                    remaining += c
+                    if remaining > planner.scanCost { break }
+                    trial[u] += 1
+                    heads[u] = trial[u] <= widths[u] ? shellCost(u, trial[u]) : .infinity
+                }
+                if remaining <= planner.scanCost { committed = true }
+            }
+        }
+    }
+
+    /// The forced k-NN probe: the substring radius s = 0, 1, … grows table by table, as in
+    /// multi-index hashing, every ball probed whatever it costs, until the last-chance rule
+    /// proves the k-th distance.
+    private func nearestInTurn(_ query: UnsafeRawPointer, need: Int) throws -> Int {
+        let layout = self.layout
+        let m = layout.count, B = bits
+        var countAt = [Int](repeating: 0, count: B + 1)
+        var covered = -1          // distances 0…covered are proven complete
+        var within = 0            // hits with distance ≤ covered
         let values = queryValues
         // Any order of the tables proves the same radius (after t + 1 tables of step s every
         // code within s·m + t is found, whichever tables they were): see the order below.
@@ -114,38 +295,8 @@ extension Reader {
                 let b = layout.widths[j]
                 if s <= b {
                     let before = hits.count
-                    let lookupsBefore = stats.lookups, rowsBefore = stats.candidates + stats.duplicates
-                    if choice == .automatic {
-                        // The step's look-ups must fit what probing may still spend, and then so
-                        // must the rows they located: a full bucket sends the query to a scan
-                        // before one of its rows is read.
-                        let allowance = planner.nearestAllowance(committed: committed)
-                        let lookupCost = model.probeCost(lookups: HammingBall.binomial(b, s), candidates: 0, delta: hasDelta)
-                        if spent + lookupCost > allowance {
-                            abandonProbe()
-                            return scanNearest(query, k: need, deferScan: deferScan)
-                        }
-                        keys.removeAll()
-                        locatedRanges.removeAll()
-                        appendBallKeys(value: values[j], width: b, weights: s...s)
-                        var located = Double(locate(table: j, keys: 0..<keys.count))
-                        if hasDelta { located += deltaRowsEstimate(lookups: keys.count, width: b) }
-                        spent += lookupCost
-                        let verifyCost = model.probeCost(lookups: 0, candidates: located)
-                        if spent + verifyCost > planner.nearestAllowance(committed: committed, located: true) {
-                            abandonProbe()
-                            return scanNearest(query, k: need, deferScan: deferScan)
-                        }
-                        spent += verifyCost
-                        try verifyLocated(table: j, keys: 0..<keys.count, ranges: 0..<locatedRanges.count, query: query, limit: B)
-                    } else {
-                        try probeBall(table: j, value: values[j], width: b, weights: s...s, query: query, limit: B)
-                    }
+                    try probeBall(table: j, value: values[j], width: b, weights: s...s, query: query, limit: B)
                     try checkDamage()
-                    if s > 0 {
-                        wideLookups += stats.lookups - lookupsBefore
-                        wideRows += stats.candidates + stats.duplicates - rowsBefore
-                    }
                     // The step's new hits, counted by distance.
                     for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
                         countAt[Int(h.distance)] += 1
@@ -161,25 +312,6 @@ extension Reader {
                     let radius = stats.candidates == count ? B : bound
                     stats.radiusReached = radius
                     return radius
-                }
-                // With k candidates in hand, the k-th smallest distance among them bounds the
-                // radius still needed: cost the steps up to it, and commit to probing if that is
-                // below a scan. If not, probing goes on within the uncommitted allowances (the
-                // first candidates bound the radius loosely; later steps tighten it), and the
-                // check is made again after every step.
-                if choice == .automatic && !committed && stats.candidates >= need {
-                    var seen = 0, kth = 0
-                    while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
-                    // Rows per look-up seen past the query's own buckets (s ≥ 1): on clustered and
-                    // learned codes those are far fuller than their neighbours, so they would
-                    // overstate what the next steps cost (until then, the uniform estimate).
-                    let observed = wideLookups > 0 ? Double(wideRows) / Double(wideLookups) : 0
-                    // The answer's radius lies past `covered` and at most at `kth`, which only
-                    // shrinks as probing goes on: the estimate runs to the middle of that range
-                    // (a committed probe still stops at one scan's worth of spending, below).
-                    let likely = (covered + 1 + kth + 1) / 2
-                    let remaining = planner.nearestRemainingCost(afterWeight: s, table: position, radius: likely, observed: observed)
-                    if remaining <= planner.scanCost { committed = true }
                 }
             }
             s += 1

@@ -62,24 +62,6 @@ struct QueryPlanner: Equatable {
         return model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
     }
 
-    /// The estimated cost of the k-NN steps after step (s, j) up to the first one whose bound
-    /// s'·m + j' reaches `radius`: once k candidates are known, the k-th smallest of their
-    /// distances bounds the radius the answer needs, so this is what finishing by probing costs.
-    /// `j` is the position of the step's table in the query's visiting order; the widths are
-    /// taken in layout order (a layout's widths differ by at most one bit).
-    func nearestRemainingCost(afterWeight s: Int, table j: Int, radius: Int, observed: Double) -> Double {
-        let m = layout.count
-        var (ss, jj) = (s, j)
-        var total = 0.0
-        while ss * m + jj < radius {
-            jj += 1
-            if jj == m { jj = 0; ss += 1 }
-            if ss > 32 { return .infinity }
-            if ss <= layout.widths[jj] { total += nearestStepCost(width: layout.widths[jj], weight: ss, observed: observed) }
-        }
-        return total
-    }
-
     /// What a k-NN probe may spend in all before it scans instead. Look-ups (`located` false):
     /// the model's share of a scan until the remaining steps were costed below a scan
     /// (`committed`), then one scan. Rows already located (`located` true) are a known cost, not

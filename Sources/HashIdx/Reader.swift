@@ -115,6 +115,10 @@ final class Reader {
     let shells: UnsafeMutablePointer<LocatedShell>
     /// C(b_i, w) for every table i and shell w ≤ ``maxShell``, table-major.
     let binomials: UnsafeMutablePointer<Double>
+    /// The automatic k-NN probe's state of each table (``nearestByShells(_:need:model:deferScan:)``).
+    let nearestTables: UnsafeMutablePointer<NearestTable>
+    /// Its estimate of the cost of each table's next shell.
+    let nearestHeads: UnsafeMutablePointer<Double>
     /// The thresholds chosen for the current range query, one per table (−1: not probed).
     let thresholds: UnsafeMutablePointer<Int>
     /// Scratch of the threshold allocation: one table's cumulative shell costs, and the dynamic
@@ -171,6 +175,10 @@ final class Reader {
             for w in 0...Reader.maxShell { binomials[i * (Reader.maxShell + 1) + w] = HammingBall.binomial(index.layout.widths[i], w) }
         }
         thresholds = .allocate(capacity: index.layout.count)
+        nearestTables = .allocate(capacity: index.layout.count)
+        nearestTables.initialize(repeating: NearestTable(next: 0, located: .unlocated), count: index.layout.count)
+        nearestHeads = .allocate(capacity: index.layout.count)
+        nearestHeads.initialize(repeating: 0, count: index.layout.count)
         let m = index.layout.count
         cellLo = .allocate(capacity: max(Reader.group, m))
         cellHi = .allocate(capacity: max(Reader.group, m))
@@ -206,6 +214,8 @@ final class Reader {
         tableStarts.deallocate()
         tableWidths.deallocate()
         thresholds.deallocate()
+        nearestTables.deallocate()
+        nearestHeads.deallocate()
         shellCost.deallocate()
         shells.deallocate()
         binomials.deallocate()

@@ -20,6 +20,16 @@ struct LocatedShell {
     static let unlocated = LocatedShell(keys: 0..<0, ranges: 0..<0, rows: -1)
 }
 
+/// One table of an automatic k-NN probe: its next shell (τ + 1: the shells below are verified),
+/// that shell if located and not yet verified (rows −1: not located), and the look-ups and rows
+/// of its located shells past the own bucket.
+struct NearestTable {
+    var next: Int
+    var located: LocatedShell
+    var wideLookups = 0
+    var wideRows = 0
+}
+
 extension Reader {
     /// The widest shell a threshold may reach: past it, a shell's look-ups alone cost more than
     /// any scan this planner compares them with.

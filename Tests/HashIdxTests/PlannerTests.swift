@@ -68,24 +68,6 @@ import Hamming
     }
 }
 
-extension PlannerTests {
-    @Test func remainingCostCountsTheStepsUpToTheBound() throws {
-        let p = try planner(bits: 64, m: 3, rows: 1_000_000)
-        // After step (s = 0, j = 0) the bound is 0; reaching radius 4 takes steps (0,1), (0,2),
-        // (1,0), (1,1): bounds 1, 2, 3, 4.
-        let expected = p.nearestStepCost(width: 21, weight: 0, observed: 2) * 0
-            + p.nearestStepCost(width: p.layout.widths[1], weight: 0, observed: 2)
-            + p.nearestStepCost(width: p.layout.widths[2], weight: 0, observed: 2)
-            + p.nearestStepCost(width: p.layout.widths[0], weight: 1, observed: 2)
-            + p.nearestStepCost(width: p.layout.widths[1], weight: 1, observed: 2)
-        #expect(abs(p.nearestRemainingCost(afterWeight: 0, table: 0, radius: 4, observed: 2) - expected) < 1e-9)
-        #expect(p.nearestRemainingCost(afterWeight: 1, table: 1, radius: 4, observed: 2) == 0, "already there")
-        // Far radii cost more than a scan: the planner then scans at once.
-        #expect(p.nearestRemainingCost(afterWeight: 0, table: 2, radius: 20, observed: 2) > p.scanCost)
-        #expect(p.nearestRemainingCost(afterWeight: 0, table: 2, radius: 5, observed: 2) < p.scanCost)
-    }
-}
-
 /// The measured costs the planner uses: medians of recent samples, so one slow query does not
 /// stand for the index.
 @Suite struct CostEstimateTests {
