@@ -25,7 +25,7 @@ extension HashIndex {
     /// of rows that are added as if they had been appended first.
     @discardableResult
     func merge(_ txn: Transaction, pending: PendingRows? = nil) throws -> Int {
-        guard let sealedDB = tables.sealed, let deadDB = tables.dead else {
+        guard tables.sealed != nil, let deadDB = tables.dead else {
             throw HashIdxError.olderFormat(path: path, found: header.version, current: Format.version)
         }
         let state = try WriteState(txn, index: self)
