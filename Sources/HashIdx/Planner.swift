@@ -123,6 +123,7 @@ extension Reader {
         var committed = false     // the remaining shells were costed below a scan: finish probing
         var open = 0              // located shells not yet verified
         var checkedKth = B + 1, checkedShells = 0   // the last commitment check's bound and shells
+        let finishing = model.adaptsToMeasurements ? probeHistory.finishRate(k: need) : 0
         var wideLookups = 0, wideRows = 0   // look-ups and rows located past the own buckets
 
         // Rows a located shell of table j will verify (sealed rows, and the delta tables' estimate).
@@ -210,7 +211,7 @@ extension Reader {
                 continue
             }
             let verifyCost = model.probeCost(lookups: 0, candidates: rowsToVerify(j))
-            if spent + verifyCost > planner.nearestAllowance(committed: committed, located: true) {
+            if spent + verifyCost > planner.nearestAllowance(committed: committed, located: true, finishing: finishing) {
                 abandonProbe()
                 return scanNearest(query, k: need, deferScan: deferScan)
             }

@@ -37,6 +37,11 @@ struct ProbeHistory {
         return true
     }
 
+    /// How often recent attempts with `k` finished by probing (0 until ``evidence`` attempts).
+    func finishRate(k: Int) -> Double {
+        k == self.k && attempts >= ProbeHistory.evidence ? finishing : 0
+    }
+
     /// Records an attempt with `k` that finished by probing or was abandoned for a scan, and
     /// the time it took (for an abandoned one: before its scan).
     mutating func attempted(k: Int, finished: Bool, microseconds: Double) {

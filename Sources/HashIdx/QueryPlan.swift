@@ -65,12 +65,14 @@ struct QueryPlanner: Equatable {
     /// What a k-NN probe may spend in all before it scans instead. Look-ups (`located` false):
     /// the model's share of a scan until the remaining steps were costed below a scan
     /// (`committed`), then one scan. Rows already located (`located` true) are a known cost, not
-    /// a guess: a quarter of a scan until committed, then one scan. Bounds the worst case at
-    /// about two scans while near queries finish by probing. (Half a scan let queries whose own
+    /// a guess: a quarter of a scan until committed — or `finishing`, the share of recent
+    /// attempts that finished, if larger (verifying X rows, then scanning if the probe cannot
+    /// finish, beats scanning at once when X < P(finish) × a scan) — then one scan. Bounds the
+    /// worst case at about two scans while near queries finish by probing. (Half a scan let queries whose own
     /// buckets are crowded verify them, then scan anyway: 1.2–1.4× the better path on
     /// Fashion-MNIST ITQ codes, where a scan of 69,000 codes costs about 10 µs.)
-    func nearestAllowance(committed: Bool, located: Bool = false) -> Double {
-        scanCost * (committed ? 1 : located ? max(0.25, model.nearestProbeBudget) : model.nearestProbeBudget)
+    func nearestAllowance(committed: Bool, located: Bool = false, finishing: Double = 0) -> Double {
+        scanCost * (committed ? 1 : located ? max(0.25, model.nearestProbeBudget, min(finishing, 1)) : model.nearestProbeBudget)
     }
 }
 

@@ -68,6 +68,20 @@ import Hamming
     }
 }
 
+extension PlannerTests {
+    /// A k-NN probe's allowance for rows it has located grows with its reader's finish rate:
+    /// a quarter of a scan at least, one scan at most; look-ups keep their share.
+    @Test func locatedRowsAllowanceFollowsTheFinishRate() throws {
+        let p = try planner(bits: 64, m: 3, rows: 1_000_000)
+        let quarter = p.nearestAllowance(committed: false, located: true)
+        #expect(abs(quarter - p.scanCost * max(0.25, p.model.nearestProbeBudget)) < 1e-9)
+        #expect(p.nearestAllowance(committed: false, located: true, finishing: 0.1) == quarter)
+        #expect(abs(p.nearestAllowance(committed: false, located: true, finishing: 0.9) - 0.9 * p.scanCost) < 1e-9)
+        #expect(abs(p.nearestAllowance(committed: false, located: true, finishing: 3) - p.scanCost) < 1e-9)
+        #expect(p.nearestAllowance(committed: false, finishing: 0.9) == p.nearestAllowance(committed: false), "look-ups keep their share")
+    }
+}
+
 /// The measured costs the planner uses: medians of recent samples, so one slow query does not
 /// stand for the index.
 @Suite struct CostEstimateTests {

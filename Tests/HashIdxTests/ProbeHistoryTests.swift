@@ -37,6 +37,19 @@ import Hamming
         #expect(decisions.prefix(ProbeHistory.explore - 1).allSatisfy { $0 })
     }
 
+    /// The finish rate that widens a probe's allowance for rows it has located: none before
+    /// enough attempts, then the recent share of attempts that finished, for that k only.
+    @Test func finishRateFollowsTheAttemptsOfItsK() {
+        let few = history(k: 1, scan: 10, attempts: Array(repeating: (true, 2), count: ProbeHistory.evidence - 1))
+        #expect(few.finishRate(k: 1) == 0)
+        let finishing = history(k: 1, scan: 10, attempts: Array(repeating: (true, 2), count: 30))
+        #expect(finishing.finishRate(k: 1) > 0.99)
+        #expect(finishing.finishRate(k: 10) == 0, "another k has no history")
+        #expect(abandoning(k: 1).finishRate(k: 1) < 0.01)
+        let mixed = history(k: 1, scan: 10, attempts: (0..<40).map { ($0 % 2 == 0, 2) })
+        #expect(mixed.finishRate(k: 1) > 0.3 && mixed.finishRate(k: 1) < 0.7)
+    }
+
     @Test func probesThatFinishCheaplyAreAlwaysAttempted() {
         var h = history(k: 1, scan: 10, attempts: Array(repeating: (true, 1), count: 30))
         var skips = 0
