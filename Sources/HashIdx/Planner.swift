@@ -110,7 +110,7 @@ extension Reader {
     /// estimate is the least, so a crowded shell waits, located, while the other tables' shells
     /// are located and compared with it. The own buckets (shell 0 of every table) are found
     /// together first. The query goes to a scan when the next look-ups or rows would pass what
-    /// probing may spend (``QueryPlanner/nearestAllowance(committed:located:)``).
+    /// probing may spend (``QueryPlanner/nearestAllowance(committed:located:finishing:)``).
     private func nearestByShells(_ query: UnsafeRawPointer, need: Int, model: CostModel, deferScan: Bool) throws -> Int? {
         let m = layout.count, B = bits, widths = tableWidths, values = queryValues
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
