@@ -3,7 +3,9 @@
  * searched exactly by Hamming distance (range and k-nearest-neighbour queries).
  *
  * Link with -lhashidx_c (built by tools/build-capi.sh; the Swift runtime is linked into it, so it
- * loads where Swift is not installed). Only hashidx_* symbols are exported.
+ * loads where Swift is not installed). Only hashidx_* symbols are exported. Once loaded, the
+ * library stays in the process (it is linked -z nodelete): its runtime keeps worker threads
+ * that a dlclose() must not unmap.
  *
  * Conventions, for every function below:
  *

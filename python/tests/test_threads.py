@@ -1,6 +1,9 @@
 """Eight threads searching while one writes: every answer equals the oracle of some committed
 state (each batch is one transaction, so a reader sees a whole batch or none of it)."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -67,3 +70,24 @@ def test_close_while_other_threads_search(tmp_path):
     for t in threads:
         t.join()
     assert len(outcomes) == 4 and set(outcomes) <= {"finished", "closed"}
+
+
+def test_library_outlives_its_handle_and_its_worker_threads(tmp_path):
+    """A search on two threads leaves the library's worker threads parked; closing the library
+    (as cffi does when Python exits) must not unmap the code they wake up in. In a child
+    process, whose exit status is the check: killed by a signal before the fix."""
+    script = f"""
+import time, numpy as np, hashidx
+from hashidx import _native
+index = hashidx.create({str(tmp_path / "w")!r}, bits=64)
+codes = np.random.default_rng(3).integers(0, 256, size=(20000, 8), dtype=np.uint8)
+index.add(codes)
+index.search(codes[:500], 10, threads=2)
+index.close()
+_native.ffi.dlclose(_native.lib)
+time.sleep(3)
+print("survived")
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert run.stdout.strip() == "survived"

@@ -44,7 +44,9 @@ _header = _find("hashidx.h", [_here / "hashidx.h", _here.parent.parent.parent / 
 
 ffi = FFI()
 ffi.cdef(_declarations(_header.read_text()))
-lib = ffi.dlopen(str(_library))
+# Never unloaded (as the library is linked: -z nodelete): the Swift runtime inside it keeps worker
+# threads, and cffi would dlclose the library when Python exits, under their feet.
+lib = ffi.dlopen(str(_library), ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0))
 NULL = ffi.NULL
 
 
