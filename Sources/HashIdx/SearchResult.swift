@@ -23,7 +23,9 @@ public enum SearchPath: String, Sendable, Codable {
 public enum PathChoice: Sendable {
     /// The planner decides by its cost model (the default).
     case automatic
-    /// Always probe (for tests and measurements); the answer is the same.
+    /// Always probe (for tests and measurements), with multi-index hashing's thresholds: equal
+    /// substring radii for a range query, every table grown in turn for k nearest. The answer
+    /// is the same.
     case probe
     /// Always scan (for tests and measurements); the answer is the same.
     case scan
