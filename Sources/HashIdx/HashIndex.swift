@@ -21,7 +21,7 @@ internal import LMDB
 /// writes are serialised.
 public final class HashIndex: @unchecked Sendable {
     /// The version of this library (semantic versioning; tagged `vX.Y.Z` in the repository).
-    public static let version = "0.3.0"
+    public static let version = "0.4.0-dev"
     /// The newest on-disk format version this build reads and the one it writes (FORMAT.md).
     public static var formatVersion: Int { Int(Format.version) }
 
