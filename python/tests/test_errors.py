@@ -64,7 +64,7 @@ def test_bad_k_radius_threads_and_ids(index):
         index.range_search(q, -1)
     with pytest.raises(hashidx.InvalidRadiusError):
         index.range_search(q, 13)
-    for threads in (0, -2, 1.0):
+    for threads in (0, -2, 1.0, 2**31, 2**40, np.int64(2**40)):
         with pytest.raises(hashidx.InvalidArgumentError):
             index.search(q, 1, threads=threads)
     codes = np.zeros((2, 2), dtype=np.uint8)

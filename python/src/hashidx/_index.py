@@ -21,10 +21,12 @@ def _path(path: PathLike) -> bytes:
 def _threads(threads: Optional[int]) -> int:
     if threads is None:
         return 0
-    if type(threads) is int and threads >= 1:      # the common case, checked first: calls are microseconds
+    if type(threads) is int and 1 <= threads <= 2**31 - 1:      # the common case, checked first: calls are microseconds
         return threads
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise InvalidArgumentError(f"threads must be None (every core) or an integer of at least 1, found {threads!r}")
+    if threads > 2**31 - 1:
+        raise InvalidArgumentError(f"threads must be below 2**31, found {threads}")
     return int(threads)
 
 
