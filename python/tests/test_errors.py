@@ -64,6 +64,10 @@ def test_bad_k_radius_threads_and_ids(index):
         index.range_search(q, -1)
     with pytest.raises(hashidx.InvalidRadiusError):
         index.range_search(q, 13)
+    # An answer (nq × k slots, all written) larger than the machine's memory: refused before
+    # any allocation (it would otherwise be written until the process is killed).
+    with pytest.raises(hashidx.InvalidArgumentError, match="memory"):
+        index.search(np.zeros((4096, 2), dtype=np.uint8), 2**31 - 1)
     for threads in (0, -2, 1.0, 2**31, 2**40, np.int64(2**40)):
         with pytest.raises(hashidx.InvalidArgumentError):
             index.search(q, 1, threads=threads)

@@ -30,6 +30,14 @@ def _threads(threads: Optional[int]) -> int:
     return int(threads)
 
 
+def _physical_memory() -> int:
+    """Bytes of physical memory (sysconf), or no limit where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**63
+
+
 def _integer(value, name: str, minimum: Optional[int] = None) -> int:
     if type(value) is int and (minimum is None or value >= minimum) and value <= 2**31 - 1:
         return value
@@ -354,6 +362,13 @@ def _knn(handle, function, queries, nq, width, k, threads, return_stats):
     k = _integer(k, "k")
     if k < 1:
         raise InvalidArgumentError(f"k must be at least 1, found {k}")
+    # The answer is nq × k slots of 12 bytes, every one written (−1 past the stored codes): an
+    # answer larger than the machine's memory would be allocated lazily and then written until
+    # the process is killed, so it is refused before anything is allocated.
+    need = nq * k * 12
+    if need > 2**30 and need > _physical_memory():
+        raise InvalidArgumentError(f"{nq} queries × k = {k} need {need} bytes of results, more than this machine's "
+                                   f"{_physical_memory()} bytes of memory")
     D = np.empty((nq, k), dtype=np.int32)
     I = np.empty((nq, k), dtype=np.int64)
     stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
