@@ -114,10 +114,8 @@ extension Reader {
     private func nearestByShells(_ query: UnsafeRawPointer, need: Int, model: CostModel, deferScan: Bool) throws -> Int? {
         let m = layout.count, B = bits, widths = tableWidths, values = queryValues
         let planner = QueryPlanner(layout: layout, rows: rows, codeBytes: codeBytes, hasDelta: hasDelta, model: model)
-        let tables = nearestTables, trial = thresholds, heads = nearestHeads
-        var countAt = [Int](repeating: 0, count: B + 1)
-        var covered = -1          // distances 0…covered are proven complete
-        var within = 0            // hits with distance ≤ covered
+        let tables = nearestTables
+        var progress = NearestProgress(bits: B)
         var shellsDone = 0        // Σ (τ_j + 1)
         var spent = 0.0
         var committed = false     // the remaining shells were costed below a scan: finish probing
@@ -132,22 +130,20 @@ extension Reader {
             return Double(shell.rows) + (hasDelta ? deltaRowsEstimate(lookups: shell.keys.count, width: widths[j]) : 0)
         }
         // Rows per look-up past the own buckets: table j's own so far, else every table's, else
-        // the uniform estimate (in nearestStepCost). Own buckets are left out: on clustered and
+        // the uniform estimate (in nearestShellCost). Own buckets are left out: on clustered and
         // learned codes they are far fuller than their neighbours.
         @inline(__always) func density(_ j: Int) -> Double {
             if tables[j].wideLookups > 0 { return Double(tables[j].wideRows) / Double(tables[j].wideLookups) }
             return wideLookups > 0 ? Double(wideRows) / Double(wideLookups) : 0
         }
         // The cost of shell w of table j: its rows if it is table j's located next shell, else
-        // the estimate of its look-ups and rows (as QueryPlanner.nearestStepCost, from the
-        // reader's table of binomials: this is evaluated m times a step).
-        let lookupUnit = model.probeCost(lookups: 1, candidates: 0, delta: hasDelta), rowUnit = model.verifyMicroseconds
-        let binomials = self.binomials, shellSlots = Reader.maxShell + 1, storedRows = Double(rows)
+        // the estimate of its look-ups and rows (C(b, w) from the reader's table of binomials:
+        // this is evaluated m times a step).
+        let binomials = self.binomials, shellSlots = Reader.maxShell + 1
         @inline(__always) func shellCost(_ j: Int, _ w: Int) -> Double {
-            if w == tables[j].next && tables[j].located.rows >= 0 { return rowsToVerify(j) * rowUnit }
+            if w == tables[j].next && tables[j].located.rows >= 0 { return model.probeCost(lookups: 0, candidates: rowsToVerify(j)) }
             let lookups = w <= Reader.maxShell ? binomials[j * shellSlots + w] : HammingBall.binomial(widths[j], w)
-            let uniform = storedRows * Double(sign: .plus, exponent: -widths[j], significand: 1)
-            return lookups * (lookupUnit + max(uniform, density(j)) * rowUnit)
+            return planner.nearestShellCost(lookups: lookups, width: widths[j], observed: density(j))
         }
 
         // Every table's own bucket, found together (their cache misses overlap): shell 0, located.
@@ -165,13 +161,8 @@ extension Reader {
         // Tables by ascending own bucket: the order ties are broken in. A crowded own bucket
         // says the query sits in a dense region of that table, whose next shells are likely
         // crowded too, while estimates of unlocated shells cannot tell the tables apart.
+        sortTablesByOwnBucket()
         let order = tableOrder
-        for j in 0..<m {
-            let rows = tables[j].located.rows
-            var p = j
-            while p > 0 && tables[order[p - 1]].located.rows > rows { order[p] = order[p - 1]; p -= 1 }
-            order[p] = j
-        }
         stats.lookups += m
         spent += model.probeCost(lookups: Double(m), candidates: 0, delta: hasDelta)
 
@@ -224,26 +215,14 @@ extension Reader {
             tables[j].next = w + 1
             open -= 1
             shellsDone += 1
-            // The shell's new hits, counted by distance.
-            for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
-                countAt[Int(h.distance)] += 1
-                if Int(h.distance) <= covered { within += 1 }
-            }
-            let bound = min(shellsDone - 1, B)
-            while covered < bound { covered += 1; within += countAt[covered] }
-            if within >= need || stats.candidates == count {
-                let radius = stats.candidates == count ? B : bound
-                stats.radiusReached = radius
-                return radius
-            }
+            if let radius = nearestStep(&progress, hitsFrom: before, proven: min(shellsDone - 1, B), need: need) { return radius }
             // With k candidates in hand, the k-th smallest distance among them bounds the
             // radius still needed: cost the shells up to it, and commit to probing if that is
             // below a scan. If not, probing goes on within the uncommitted allowances (the
             // first candidates bound the radius loosely; later shells tighten it), and the
             // check is made again when they do.
             if !committed && stats.candidates >= need {
-                var seen = 0, kth = 0
-                while kth <= B { seen += countAt[kth]; if seen >= need { break }; kth += 1 }
+                let kth = progress.kth(need)
                 // Costed again when the bound has tightened, or after m more shells.
                 guard kth < checkedKth || shellsDone >= checkedShells + m else { continue }
                 checkedKth = kth
@@ -251,23 +230,23 @@ extension Reader {
                 // The answer's radius lies past `covered` and at most at `kth`, which only
                 // shrinks as probing goes on: the estimate runs to the middle of that range
                 // (a committed probe still stops at one scan's worth of spending, above).
-                let likely = (covered + 1 + kth + 1) / 2
+                let likely = (progress.covered + 1 + kth + 1) / 2
                 // The cheapest likely − covered shells still to verify, chosen as the steps
                 // choose them: each table's next cost is kept (`heads`), so a pick costs one
                 // estimate, not m.
                 for t in 0..<m {
-                    trial[t] = tables[t].next
-                    heads[t] = trial[t] <= widths[t] ? shellCost(t, trial[t]) : .infinity
+                    tables[t].trial = tables[t].next
+                    tables[t].head = tables[t].trial <= widths[t] ? shellCost(t, tables[t].trial) : .infinity
                 }
                 var remaining = 0.0
-                for _ in 0..<max(0, likely - covered) {
+                for _ in 0..<max(0, likely - progress.covered) {
                     var u = -1, c = Double.infinity
-                    for p in 0..<m where heads[order[p]] < c { u = order[p]; c = heads[u] }
+                    for p in 0..<m where tables[order[p]].head < c { u = order[p]; c = tables[u].head }
                     if u < 0 { break }
                     remaining += c
                     if remaining > planner.scanCost { break }
-                    trial[u] += 1
-                    heads[u] = trial[u] <= widths[u] ? shellCost(u, trial[u]) : .infinity
+                    tables[u].trial += 1
+                    tables[u].head = tables[u].trial <= widths[u] ? shellCost(u, tables[u].trial) : .infinity
                 }
                 if remaining <= planner.scanCost { committed = true }
             }
@@ -280,9 +259,7 @@ extension Reader {
     private func nearestInTurn(_ query: UnsafeRawPointer, need: Int) throws -> Int {
         let layout = self.layout
         let m = layout.count, B = bits
-        var countAt = [Int](repeating: 0, count: B + 1)
-        var covered = -1          // distances 0…covered are proven complete
-        var within = 0            // hits with distance ≤ covered
+        var progress = NearestProgress(bits: B)
         let values = queryValues
         // Any order of the tables proves the same radius (after t + 1 tables of step s every
         // code within s·m + t is found, whichever tables they were): see the order below.
@@ -293,33 +270,46 @@ extension Reader {
         while true {
             for position in 0..<m {
                 let j = order[position]
-                let b = layout.widths[j]
+                let b = layout.widths[j], before = hits.count
                 if s <= b {
-                    let before = hits.count
                     try probeBall(table: j, value: values[j], width: b, weights: s...s, query: query, limit: B)
                     try checkDamage()
-                    // The step's new hits, counted by distance.
-                    for h in UnsafeBufferPointer(start: hits.base + before, count: hits.count - before) {
-                        countAt[Int(h.distance)] += 1
-                        if Int(h.distance) <= covered { within += 1 }
-                    }
                 }
                 // After step (s, position) every code at distance ≤ s·m + position has been
                 // found: an unfound one differs by > s in the position + 1 tables visited at
                 // weight s and by > s−1 in the others.
-                let bound = min(s * m + position, B)
-                while covered < bound { covered += 1; within += countAt[covered] }
-                if within >= need || stats.candidates == count {
-                    let radius = stats.candidates == count ? B : bound
-                    stats.radiusReached = radius
-                    return radius
-                }
+                if let radius = nearestStep(&progress, hitsFrom: before, proven: min(s * m + position, B), need: need) { return radius }
             }
             s += 1
             if s > widest + 1 {
                 // Every code is found by then in an intact index: postings must be missing.
                 throw HashIdxError.corrupt("the substring tables list \(stats.candidates) of \(count) codes")
             }
+        }
+    }
+
+    /// After a k-NN probe step: counts the hits from `before` on, records that every code
+    /// within `bound` has been found, and returns the radius proven if the answer is complete —
+    /// `need` hits within it, or every code a candidate (then B) — noting it in ``stats``; nil
+    /// if the probe must go on.
+    private func nearestStep(_ progress: inout NearestProgress, hitsFrom before: Int, proven bound: Int, need: Int) -> Int? {
+        progress.count(UnsafeBufferPointer(start: hits.base + before, count: hits.count - before))
+        progress.prove(bound)
+        guard progress.within >= need || stats.candidates == count else { return nil }
+        let radius = stats.candidates == count ? bits : bound
+        stats.radiusReached = radius
+        return radius
+    }
+
+    /// Sorts ``tableOrder`` by the rows of each table's own bucket, ascending (ties in table
+    /// order), as ``findOwnBuckets(_:)`` left them: table t's in cellHi[t] − cellLo[t].
+    private func sortTablesByOwnBucket() {
+        let cellLo = self.cellLo, cellHi = self.cellHi, order = tableOrder
+        for j in 0..<layout.count {
+            let rows = cellHi[j] - cellLo[j]
+            var p = j
+            while p > 0 && cellHi[order[p - 1]] - cellLo[order[p - 1]] > rows { order[p] = order[p - 1]; p -= 1 }
+            order[p] = j
         }
     }
 
@@ -333,13 +323,7 @@ extension Reader {
     private func orderTablesByOwnBucket(need: Int) {
         let m = layout.count, cellLo = self.cellLo, cellHi = self.cellHi
         findOwnBuckets { _ in true }
-        // Table t's own bucket holds cellHi[t] − cellLo[t] rows (found just above).
-        for j in 0..<m {
-            let rows = cellHi[j] - cellLo[j]
-            var p = j
-            while p > 0 && cellHi[tableOrder[p - 1]] - cellLo[tableOrder[p - 1]] > rows { tableOrder[p] = tableOrder[p - 1]; p -= 1 }
-            tableOrder[p] = j
-        }
+        sortTablesByOwnBucket()
         var first = 0
         while first < m && cellHi[tableOrder[first]] - cellLo[tableOrder[first]] < need { first += 1 }
         if first > 0 && first < m {
@@ -359,5 +343,36 @@ extension Reader {
         hits.assign(state.hits)
         stats.radiusReached = state.limit
         return state.limit
+    }
+}
+
+/// What a k-NN probe has proven so far: its hits counted by distance, the radius up to which
+/// every code has been found (`covered`, −1: none yet), and how many hits lie within it.
+struct NearestProgress {
+    private var countAt: [Int]
+    private(set) var covered = -1
+    private(set) var within = 0
+
+    init(bits: Int) { countAt = [Int](repeating: 0, count: bits + 1) }
+
+    /// Counts new hits by distance.
+    mutating func count(_ new: UnsafeBufferPointer<Reader.Hit>) {
+        for h in new {
+            countAt[Int(h.distance)] += 1
+            if Int(h.distance) <= covered { within += 1 }
+        }
+    }
+
+    /// Every code within `bound` has been found.
+    mutating func prove(_ bound: Int) {
+        while covered < bound { covered += 1; within += countAt[covered] }
+    }
+
+    /// The `need`-th smallest distance among the hits (bits + 1 if there are fewer): the
+    /// radius the answer needs is at most this.
+    func kth(_ need: Int) -> Int {
+        var seen = 0, d = 0
+        while d < countAt.count { seen += countAt[d]; if seen >= need { break }; d += 1 }
+        return d
     }
 }

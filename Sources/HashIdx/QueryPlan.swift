@@ -57,8 +57,15 @@ struct QueryPlanner: Equatable {
     /// Estimated cost of the k-NN step that probes table j (width b) with every mask of weight s,
     /// given the candidates per look-up seen so far (`observed`, 0 before the first look-up).
     func nearestStepCost(width b: Int, weight s: Int, observed: Double) -> Double {
-        let lookups = HammingBall.binomial(b, s)
-        let perLookup = max(Double(rows) / exp2(Double(b)), observed)
+        nearestShellCost(lookups: HammingBall.binomial(b, s), width: b, observed: observed)
+    }
+
+    /// ``nearestStepCost(width:weight:observed:)`` for a shell of `lookups` keys (C(b, s), which
+    /// the caller may have at hand): each key's look-up and the rows estimated under it — the
+    /// uniform rows per key of a b-bit table, or `observed` if more.
+    @inline(__always)
+    func nearestShellCost(lookups: Double, width b: Int, observed: Double) -> Double {
+        let perLookup = max(Double(rows) * Double(sign: .plus, exponent: -b, significand: 1), observed)
         return model.probeCost(lookups: lookups, candidates: lookups * perLookup, delta: hasDelta)
     }
 

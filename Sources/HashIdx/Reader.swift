@@ -117,8 +117,6 @@ final class Reader {
     let binomials: UnsafeMutablePointer<Double>
     /// The automatic k-NN probe's state of each table (``nearestByShells(_:need:model:deferScan:)``).
     let nearestTables: UnsafeMutablePointer<NearestTable>
-    /// Its estimate of the cost of each table's next shell.
-    let nearestHeads: UnsafeMutablePointer<Double>
     /// The thresholds chosen for the current range query, one per table (−1: not probed).
     let thresholds: UnsafeMutablePointer<Int>
     /// Scratch of the threshold allocation: one table's cumulative shell costs, and the dynamic
@@ -177,8 +175,6 @@ final class Reader {
         thresholds = .allocate(capacity: index.layout.count)
         nearestTables = .allocate(capacity: index.layout.count)
         nearestTables.initialize(repeating: NearestTable(next: 0, located: .unlocated), count: index.layout.count)
-        nearestHeads = .allocate(capacity: index.layout.count)
-        nearestHeads.initialize(repeating: 0, count: index.layout.count)
         let m = index.layout.count
         cellLo = .allocate(capacity: max(Reader.group, m))
         cellHi = .allocate(capacity: max(Reader.group, m))
@@ -215,7 +211,6 @@ final class Reader {
         tableWidths.deallocate()
         thresholds.deallocate()
         nearestTables.deallocate()
-        nearestHeads.deallocate()
         shellCost.deallocate()
         shells.deallocate()
         binomials.deallocate()

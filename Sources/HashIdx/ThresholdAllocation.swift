@@ -21,13 +21,16 @@ struct LocatedShell {
 }
 
 /// One table of an automatic k-NN probe: its next shell (τ + 1: the shells below are verified),
-/// that shell if located and not yet verified (rows −1: not located), and the look-ups and rows
-/// of its located shells past the own bucket.
+/// that shell if located and not yet verified (rows −1: not located), the look-ups and rows of
+/// its located shells past the own bucket, and the commitment check's scratch (the table's next
+/// shell in the costed plan, and that shell's cost).
 struct NearestTable {
     var next: Int
     var located: LocatedShell
     var wideLookups = 0
     var wideRows = 0
+    var trial = 0
+    var head = 0.0
 }
 
 extension Reader {

@@ -366,9 +366,9 @@ def _knn(handle, function, queries, nq, width, k, threads, return_stats):
     # answer larger than the machine's memory would be allocated lazily and then written until
     # the process is killed, so it is refused before anything is allocated.
     need = nq * k * 12
-    if need > 2**30 and need > _physical_memory():
+    if need > 2**30 and need > (memory := _physical_memory()):
         raise InvalidArgumentError(f"{nq} queries × k = {k} need {need} bytes of results, more than this machine's "
-                                   f"{_physical_memory()} bytes of memory")
+                                   f"{memory} bytes of memory")
     D = np.empty((nq, k), dtype=np.int32)
     I = np.empty((nq, k), dtype=np.int64)
     stats = ffi.new("hashidx_query_stats[]", nq) if return_stats else NULL
