@@ -79,17 +79,6 @@ static inline unsigned dead_mask8(const uint64_t *dead, uint32_t first) {
     return (unsigned)(bits & 0xff);
 }
 
-/// Range mode: writes the hits of an 8-code group whose bit is set in `mask` without a branch
-/// per code (a store per code, the count advanced by its bit). Returns the new output count.
-static inline size_t scan_store_mask(unsigned mask, uint32_t first, const uint32_t *dist, hx_hit *hits, size_t n) {
-    for (unsigned j = 0; j < 8; j++) {
-        hits[n].row = first + j;
-        hits[n].distance = dist[j];
-        n += (mask >> j) & 1;
-    }
-    return n;
-}
-
 // MARK: - Portable
 
 static inline uint32_t popcount64_portable(uint64_t x) {
@@ -211,13 +200,33 @@ HX_POPCNT static size_t scan_popcnt(const uint8_t *q, const uint8_t *base, size_
 
 #define HX_AVX2 __attribute__((target("avx2,popcnt")))
 
-HX_AVX2 static inline __m256i popcount_bytes_avx2(__m256i v) {
-    const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                           0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+/// Popcounts of x summed over each 8-byte lane (four 64-bit sums), by nibble look-ups: one
+/// table gives 4 + popcount of each byte's low nibble, the other 4 − popcount of its high
+/// nibble, and VPSADBW's |a − b| of the two is their sum, so no byte add is needed.
+HX_AVX2 static inline __m256i popcount_sums_avx2(__m256i x) {
+    const __m256i plus = _mm256_setr_epi8(4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8,
+                                          4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8);
+    const __m256i minus = _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0,
+                                           4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0);
     const __m256i low = _mm256_set1_epi8(0x0f);
-    __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
-    __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
-    return _mm256_add_epi8(lo, hi);
+    __m256i a = _mm256_shuffle_epi8(plus, _mm256_and_si256(x, low));
+    __m256i b = _mm256_shuffle_epi8(minus, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+    return _mm256_sad_epu8(a, b);
+}
+
+/// ``popcount_sums_avx2`` of x and y together (their sums added), one VPSADBW for both: the
+/// tables' offsets add up to 8 on each side.
+HX_AVX2 static inline __m256i popcount_sums2_avx2(__m256i x, __m256i y) {
+    const __m256i plus = _mm256_setr_epi8(4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8,
+                                          4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8);
+    const __m256i minus = _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0,
+                                           4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0);
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    __m256i a = _mm256_add_epi8(_mm256_shuffle_epi8(plus, _mm256_and_si256(x, low)),
+                                _mm256_shuffle_epi8(plus, _mm256_and_si256(y, low)));
+    __m256i b = _mm256_add_epi8(_mm256_shuffle_epi8(minus, _mm256_and_si256(_mm256_srli_epi16(x, 4), low)),
+                                _mm256_shuffle_epi8(minus, _mm256_and_si256(_mm256_srli_epi16(y, 4), low)));
+    return _mm256_sad_epu8(a, b);
 }
 
 HX_AVX2 static uint32_t distance_avx2_long(const uint8_t *a, const uint8_t *b, size_t n) {
@@ -225,7 +234,7 @@ HX_AVX2 static uint32_t distance_avx2_long(const uint8_t *a, const uint8_t *b, s
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)), _mm256_loadu_si256((const __m256i *)(b + i)));
-        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(popcount_bytes_avx2(x), _mm256_setzero_si256()));
+        acc = _mm256_add_epi64(acc, popcount_sums_avx2(x));
     }
     __m128i s = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
     uint64_t d = (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
@@ -243,7 +252,7 @@ HX_AVX2 static void distances_avx2(const uint8_t *q, const uint8_t *base, size_t
         const __m256i qv = _mm256_loadu_si256((const __m256i *)q);
         for (size_t i = 0; i < count; i++) {
             __m256i x = _mm256_xor_si256(qv, _mm256_loadu_si256((const __m256i *)(base + 32 * i)));
-            __m256i s = _mm256_sad_epu8(popcount_bytes_avx2(x), _mm256_setzero_si256());
+            __m256i s = popcount_sums_avx2(x);
             __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
             out[i] = (uint16_t)(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
         }
@@ -261,10 +270,9 @@ static const int32_t left_pack4[16][8] __attribute__((aligned(32))) = {
     {4, 5, 6, 7, 0, 1, 0, 1}, {0, 1, 4, 5, 6, 7, 0, 1}, {2, 3, 4, 5, 6, 7, 0, 1}, {0, 1, 2, 3, 4, 5, 6, 7},
 };
 
-/// Per-byte popcounts of two codes' 16-byte sums (lo: code a, hi: code b) → their distances
-/// in lanes 0 and 2 (64-bit) after VPSADBW and a fold of each 128-bit half.
-HX_AVX2 static inline __m256i fold_pairs_avx2(__m256i bytes) {
-    __m256i s = _mm256_sad_epu8(bytes, _mm256_setzero_si256());
+/// Two codes' 64-bit popcount sums (``popcount_sums_avx2``: code a in lanes 0–1, code b in
+/// 2–3) → their distances in lanes 0 and 2 (64-bit) by a fold of each 128-bit half.
+HX_AVX2 static inline __m256i fold_pairs_avx2(__m256i s) {
     return _mm256_add_epi64(s, _mm256_srli_si256(s, 8));
 }
 
@@ -280,8 +288,8 @@ HX_AVX2 static inline __m256i order_pairs_avx2(__m256i t0, __m256i t1, __m256i t
 /// Eight 8-byte codes at p against the query q0 (broadcast): their distances, one per 64-bit
 /// lane, codes 0–3 in *s0 and 4–7 in *s1 (VPSADBW leaves each code's sum alone in its lane).
 HX_AVX2 static inline __attribute__((always_inline)) void eight_sums8_avx2(__m256i q0, const uint8_t *p, __m256i *s0, __m256i *s1) {
-    *s0 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p))), _mm256_setzero_si256());
-    *s1 = _mm256_sad_epu8(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32)))), _mm256_setzero_si256());
+    *s0 = popcount_sums_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)p)));
+    *s1 = popcount_sums_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32))));
 }
 
 /// The codes of ``eight_sums8_avx2`` above `limit` (in every 32-bit lane), one bit per code:
@@ -308,27 +316,26 @@ HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx
     if (n == 16) {
         __m256i t[4];
         for (int v = 0; v < 4; v++)
-            t[v] = fold_pairs_avx2(popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
+            t[v] = fold_pairs_avx2(popcount_sums_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + 32 * v)))));
         return order_pairs_avx2(t[0], t[1], t[2], t[3]);
     }
-    // 32 or 64 bytes: VPSADBW gives each code four 64-bit partial sums (each < 2^16); codes
-    // 2i and 2i + 1 share a vector as the low and high 32 bits of its lanes, then adjacent lanes
-    // and the two 128-bit halves are added. Fewer shuffles than folding each code's halves
-    // first (the shuffle port bounds this loop on Intel).
+    // 32 or 64 bytes: each code's four 64-bit sums (each < 2^8), four codes side by side in
+    // the 16-bit fields of every lane (shifts and adds), then the lanes added: two unpacks and
+    // one cross-half permute for eight codes (the shuffle port bounds this loop on Intel).
     __m256i s[8];
     for (int v = 0; v < 8; v++) {
-        __m256i c = popcount_bytes_avx2(_mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + v * n))));
-        if (n == 64) c = _mm256_add_epi8(c, popcount_bytes_avx2(_mm256_xor_si256(q1, _mm256_loadu_si256((const __m256i *)(p + v * n + 32)))));
-        s[v] = _mm256_sad_epu8(c, _mm256_setzero_si256());
+        __m256i x = _mm256_xor_si256(q0, _mm256_loadu_si256((const __m256i *)(p + v * n)));
+        s[v] = n == 64 ? popcount_sums2_avx2(x, _mm256_xor_si256(q1, _mm256_loadu_si256((const __m256i *)(p + v * n + 32))))
+                       : popcount_sums_avx2(x);
     }
-    __m256i t0 = _mm256_or_si256(s[0], _mm256_slli_epi64(s[1], 32));
-    __m256i t1 = _mm256_or_si256(s[2], _mm256_slli_epi64(s[3], 32));
-    __m256i t2 = _mm256_or_si256(s[4], _mm256_slli_epi64(s[5], 32));
-    __m256i t3 = _mm256_or_si256(s[6], _mm256_slli_epi64(s[7], 32));
-    // a: codes 0–3 in 32-bit lanes, bytes 0–15 (low half) and 16–31 (high half) summed apart.
-    __m256i a = _mm256_add_epi32(_mm256_unpacklo_epi64(t0, t1), _mm256_unpackhi_epi64(t0, t1));
-    __m256i b = _mm256_add_epi32(_mm256_unpacklo_epi64(t2, t3), _mm256_unpackhi_epi64(t2, t3));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+    __m256i u = _mm256_add_epi64(_mm256_add_epi64(s[0], _mm256_slli_epi64(s[1], 16)),
+                                 _mm256_add_epi64(_mm256_slli_epi64(s[2], 32), _mm256_slli_epi64(s[3], 48)));
+    __m256i w = _mm256_add_epi64(_mm256_add_epi64(s[4], _mm256_slli_epi64(s[5], 16)),
+                                 _mm256_add_epi64(_mm256_slli_epi64(s[6], 32), _mm256_slli_epi64(s[7], 48)));
+    // Lanes 0 and 1 of y: codes 0–3 and 4–7 in 16-bit fields; widened to 32-bit lanes.
+    __m256i x = _mm256_add_epi64(_mm256_unpacklo_epi64(u, w), _mm256_unpackhi_epi64(u, w));
+    __m256i y = _mm256_add_epi64(x, _mm256_permute2x128_si256(x, x, 0x01));
+    return _mm256_cvtepu16_epi32(_mm256_castsi256_si128(y));
 }
 
 /// Range: the eight codes at p as hits (row | distance << 32 in 64-bit lanes: codes 0–3 in
@@ -525,18 +532,95 @@ HX_AVX512 static void distances_avx512(const uint8_t *q, const uint8_t *base, si
 }
 
 /// Eight distances (64-bit lanes, in code order) of the codes at p against the query in qv
-/// (broadcast to fill the register). `n` is a constant where this is inlined.
+/// (broadcast to fill the register): 8- and 16-byte codes. `n` is a constant where this is inlined.
 HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_distances_avx512(__m512i qv, const uint8_t *p, const size_t n) {
     if (n == 8) return popcnt_xor(qv, p);
-    if (n == 16) return pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
-    if (n == 32)
-        return pair_sums(pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64)),
-                         pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192)));
-    __m512i a = pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
-    __m512i b = pair_sums(popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
-    __m512i c = pair_sums(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320));
-    __m512i e = pair_sums(popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
-    return pair_sums(pair_sums(a, b), pair_sums(c, e));
+    return pair_sums(popcnt_xor(qv, p), popcnt_xor(qv, p + 64));
+}
+
+/// a + b·2^16 + c·2^32 + d·2^48 in every 64-bit lane: four lanes' popcounts (each < 2^16 once
+/// summed) side by side in 16-bit fields, by shifts and adds rather than lane permutes.
+HX_AVX512 static inline __attribute__((always_inline)) __m512i fields4(__m512i a, __m512i b, __m512i c, __m512i d) {
+    return _mm512_add_epi64(_mm512_add_epi64(a, _mm512_slli_epi64(b, 16)),
+                            _mm512_add_epi64(_mm512_slli_epi64(c, 32), _mm512_slli_epi64(d, 48)));
+}
+
+/// 32- and 64-byte codes: the eight codes' distances against qv, packed in 16-bit fields.
+/// Each code's 64-bit popcounts are summed across lanes only after four codes share every
+/// lane (``fields4``), so eight codes take two or three lane shuffles instead of six or
+/// fourteen permutes: the shuffle port, which also runs VPOPCNTQ, bounds these loops on Intel.
+/// n = 32: code 2j in field j, code 2j + 1 in field 16 + j (``packed_mask``); n = 64: code j in
+/// field j. Other fields hold partial sums. `n` is a constant where this is inlined.
+HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_packed_avx512(__m512i qv, const uint8_t *p, const size_t n) {
+    if (n == 32) {
+        // Lanes 0–3: the four qwords of codes 0, 2, 4, 6 (one per field); lanes 4–7: codes 1, 3, 5, 7.
+        __m512i u = fields4(popcnt_xor(qv, p), popcnt_xor(qv, p + 64), popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+        __m512i v = _mm512_add_epi64(u, _mm512_shuffle_i64x2(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
+        return _mm512_add_epi64(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
+    }
+    // Lane l of u (w): qword l of codes 0–3 (4–7).
+    __m512i u = fields4(popcnt_xor(qv, p), popcnt_xor(qv, p + 64), popcnt_xor(qv, p + 128), popcnt_xor(qv, p + 192));
+    __m512i w = fields4(popcnt_xor(qv, p + 256), popcnt_xor(qv, p + 320), popcnt_xor(qv, p + 384), popcnt_xor(qv, p + 448));
+    __m512i x = _mm512_add_epi64(_mm512_unpacklo_epi64(u, w), _mm512_unpackhi_epi64(u, w));
+    __m512i y = _mm512_add_epi64(x, _mm512_shuffle_i64x2(x, x, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_add_epi64(y, _mm512_shuffle_i64x2(y, y, _MM_SHUFFLE(1, 0, 3, 2)));
+}
+
+/// The 16-bit fields of ``eight_packed_avx512`` that hold distances.
+static inline __mmask32 packed_mask(size_t n) { return n == 32 ? 0x000f000fu : 0xffu; }
+
+/// Bits 0–3 of x moved to the even bits 0, 2, 4, 6.
+static inline unsigned spread4(unsigned x) {
+    x = (x | (x << 2)) & 0x33u;
+    return (x | (x << 1)) & 0x55u;
+}
+
+/// The comparison mask of ``eight_packed_avx512``'s fields as one bit per code, in code order.
+static inline unsigned packed_codes(unsigned m, size_t n) {
+    return n == 32 ? spread4(m & 0xfu) | spread4((m >> 16) & 0xfu) << 1 : m;
+}
+
+/// ``eight_packed_avx512``'s distances as eight 16-bit lanes in code order.
+HX_AVX512 static inline __attribute__((always_inline)) __m128i packed_ordered(__m512i s, size_t n) {
+    if (n == 64) return _mm512_castsi512_si128(s);
+    // 16-bit indices 0, 16, 1, 17, 2, 18, 3, 19 in the low eight lanes.
+    const __m512i order = _mm512_setr_epi64(0x0011000100100000LL, 0x0013000300120002LL, 0, 0, 0, 0, 0, 0);
+    return _mm512_castsi512_si128(_mm512_permutexvar_epi16(order, s));
+}
+
+/// A group of eight codes: their distances in whatever layout the width's loop computes
+/// (``eight_distances_avx512`` for 8 and 16 bytes, ``eight_packed_avx512`` for 32 and 64).
+HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_avx512(__m512i qv, const uint8_t *p, const size_t n) {
+    return n <= 16 ? eight_distances_avx512(qv, p, n) : eight_packed_avx512(qv, p, n);
+}
+
+/// The limit as ``eight_within_avx512`` compares it: in every 64-bit lane (8 and 16 bytes) or
+/// every 16-bit lane (32 and 64 bytes; distances ≤ 512 and limits ≥ −1 fit signed 16 bits).
+HX_AVX512 static inline __attribute__((always_inline)) __m512i limit_avx512(int64_t limit, const size_t n) {
+    return n <= 16 ? _mm512_set1_epi64((long long)limit) : _mm512_set1_epi16((short)limit);
+}
+
+/// The fields (8 and 16 bytes: lanes) of the group whose distance is ≤ the limit: nonzero
+/// when a code is; ``within_codes`` turns it into one bit per code.
+HX_AVX512 static inline __attribute__((always_inline)) unsigned eight_within_avx512(__m512i s, __m512i lim, const size_t n) {
+    if (n <= 16) return (unsigned)_mm512_cmple_epi64_mask(s, lim);
+    return (unsigned)_mm512_mask_cmple_epi16_mask(packed_mask(n), s, lim);
+}
+
+/// ``eight_within_avx512``'s mask as one bit per code, in code order.
+static inline unsigned within_codes(unsigned m, const size_t n) {
+    return n <= 16 ? m : packed_codes(m, n);
+}
+
+/// The group's distances in code order, one per 64-bit lane.
+HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_ordered_avx512(__m512i s, const size_t n) {
+    return n <= 16 ? s : _mm512_cvtepu16_epi64(packed_ordered(s, n));
+}
+
+/// The group's distances in code order into dist[0..7].
+HX_AVX512 static inline __attribute__((always_inline)) void eight_store_avx512(__m512i s, const size_t n, uint32_t *dist) {
+    if (n <= 16) _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(s));
+    else _mm256_storeu_si256((__m256i *)dist, _mm256_cvtepu16_epi32(packed_ordered(s, n)));
 }
 
 /// The fused AVX-512 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined),
@@ -546,7 +630,7 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
                                                                                 uint32_t first, const uint64_t *dead, hx_scan_state *st,
                                                                                 hx_hit *hits, size_t *out) {
     uint32_t dist[8];
-    __m512i lim = _mm512_set1_epi64((long long)st->limit);
+    __m512i lim = limit_avx512(st->limit, n);
     __m512i qv;
     if (n == 8) qv = _mm512_set1_epi64((long long)load64(q));
     else if (n == 16) qv = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)q));
@@ -562,8 +646,9 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
         const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
 #define HX_STORE_HITS_AVX512                                                                                   \
         __m512i row = _mm512_add_epi64(_mm512_set1_epi64((long long)(first + (uint32_t)i)), lane);            \
-        _mm512_storeu_si512((void *)(hits + o), _mm512_maskz_compress_epi64(mask, _mm512_or_si512(row, _mm512_slli_epi64(d, 32)))); \
-        o += (size_t)__builtin_popcount((unsigned)mask);
+        __m512i d = eight_ordered_avx512(s, n);                                                                \
+        _mm512_storeu_si512((void *)(hits + o), _mm512_maskz_compress_epi64((__mmask8)mask, _mm512_or_si512(row, _mm512_slli_epi64(d, 32)))); \
+        o += (size_t)__builtin_popcount(mask);
         // The output count in a local: through `out` it would be reloaded after every store
         // to `hits` (the compiler cannot rule out that they overlap).
         size_t o = *out;
@@ -575,15 +660,16 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
             unsigned busy = 0;
             if (dense) {
                 for (; i < end; i += 8) {
-                    __m512i d = eight_distances_avx512(qv, base + i * n, n);
-                    __mmask8 mask = (__mmask8)(_mm512_cmple_epu64_mask(d, lim) & ~dead_mask8(dead, first + (uint32_t)i));
+                    __m512i s = eight_avx512(qv, base + i * n, n);
+                    unsigned mask = within_codes(eight_within_avx512(s, lim, n), n) & ~dead_mask8(dead, first + (uint32_t)i);
                     busy += mask != 0;
                     HX_STORE_HITS_AVX512
                 }
             } else {
                 for (; i < end; i += 8) {
-                    __m512i d = eight_distances_avx512(qv, base + i * n, n);
-                    __mmask8 mask = (__mmask8)(_mm512_cmple_epu64_mask(d, lim) & ~dead_mask8(dead, first + (uint32_t)i));
+                    __m512i s = eight_avx512(qv, base + i * n, n);
+                    unsigned mask = eight_within_avx512(s, lim, n);
+                    if (mask) mask = within_codes(mask, n) & ~dead_mask8(dead, first + (uint32_t)i);
                     if (mask) {
                         busy++;
                         HX_STORE_HITS_AVX512
@@ -602,30 +688,30 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
     for (int stretch = 0; stretch < 2; stretch++) {
         const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
         const int strict = stretch == 0;
-        lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
+        lim = limit_avx512(knn_threshold(st, strict), n);
         for (; i + 16 <= end; i += 16) {
-            __m512i d0 = eight_distances_avx512(qv, base + i * n, n);
-            __m512i d1 = eight_distances_avx512(qv, base + (i + 8) * n, n);
-            unsigned m0 = (unsigned)_mm512_cmple_epi64_mask(d0, lim), m1 = (unsigned)_mm512_cmple_epi64_mask(d1, lim);
+            __m512i s0 = eight_avx512(qv, base + i * n, n);
+            __m512i s1 = eight_avx512(qv, base + (i + 8) * n, n);
+            unsigned m0 = eight_within_avx512(s0, lim, n), m1 = eight_within_avx512(s1, lim, n);
             if (m0 | m1) {
                 if (m0) {
-                    _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d0));
-                    *out = scan_emit_mask(st, m0, first + (uint32_t)i, dist, dead, hits, *out);
+                    eight_store_avx512(s0, n, dist);
+                    *out = scan_emit_mask(st, within_codes(m0, n), first + (uint32_t)i, dist, dead, hits, *out);
                 }
                 if (m1) {
-                    _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d1));
-                    *out = scan_emit_mask(st, m1, first + (uint32_t)i + 8, dist, dead, hits, *out);
+                    eight_store_avx512(s1, n, dist);
+                    *out = scan_emit_mask(st, within_codes(m1, n), first + (uint32_t)i + 8, dist, dead, hits, *out);
                 }
-                lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
+                lim = limit_avx512(knn_threshold(st, strict), n);
             }
         }
         for (; i + 8 <= end; i += 8) {
-            __m512i d = eight_distances_avx512(qv, base + i * n, n);
-            unsigned mask = (unsigned)_mm512_cmple_epi64_mask(d, lim);
+            __m512i s = eight_avx512(qv, base + i * n, n);
+            unsigned mask = eight_within_avx512(s, lim, n);
             if (mask) {
-                _mm256_storeu_si256((__m256i *)dist, _mm512_cvtepi64_epi32(d));
-                *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
-                lim = _mm512_set1_epi64((long long)knn_threshold(st, strict));
+                eight_store_avx512(s, n, dist);
+                *out = scan_emit_mask(st, within_codes(mask, n), first + (uint32_t)i, dist, dead, hits, *out);
+                lim = limit_avx512(knn_threshold(st, strict), n);
             }
         }
     }
