@@ -14,11 +14,13 @@ final class ScanQuery {
     let goal: Goal
     /// Hits with distance ≤ ``limit`` (for k nearest: possibly some farther ones not yet
     /// dropped), in ascending row order: the fused kernel writes them here directly.
-    private var buffer: UnsafeMutablePointer<Reader.Hit>
-    private var count = 0
-    private var capacity = 0
+    @exclusivity(unchecked) private var buffer: UnsafeMutablePointer<Reader.Hit>
+    @exclusivity(unchecked) private var count = 0
+    @exclusivity(unchecked) private var capacity = 0
     /// The fused kernel's state: the limit, and for k nearest the per-distance counts.
-    private var state: hx_scan_state
+    /// (Not checked for exclusive access: one worker owns a state, and the scan loop passes it
+    /// inout to the kernel once per block.)
+    @exclusivity(unchecked) private var state: hx_scan_state
     private let countAt: UnsafeMutablePointer<UInt32>?
 
     /// The largest distance still wanted: the radius, or the k-th smallest distance so far.
@@ -97,16 +99,38 @@ extension Reader {
                 measuredScan.add(perCode)
             }
         }
+        let codeBytes = self.codeBytes, chunks = codeChunks
         dead.withUnsafeBufferPointer { deadWords in
             let deadRows = hasDead ? deadWords.baseAddress : nil
-            for c in 0..<codeChunks.count {
-                let first = c * rowsPerChunk, n = rowsInChunk(c), base = codeChunks[c]
+            for c in 0..<chunks.count {
+                let first = c * rowsPerChunk, n = rowsInChunk(c), base = chunks[c]
                 var start = 0
                 while start < n {
                     let len = min(block, n - start)
+                    // The next block (in this chunk or the next), fetched from memory a share
+                    // per query while this one is scanned from cache: its first pass would
+                    // otherwise wait on memory.
+                    let next: UnsafeRawPointer?, nextBytes: Int
+                    if start + len < n {
+                        next = base + (start + len) * codeBytes
+                        nextBytes = min(block, n - start - len) * codeBytes
+                    } else if c + 1 < chunks.count {
+                        next = chunks[c + 1]
+                        nextBytes = min(block, rowsInChunk(c + 1)) * codeBytes
+                    } else {
+                        next = nil
+                        nextBytes = 0
+                    }
+                    let share = (nextBytes / queries.count + 63) & ~63
                     for q in 0..<queries.count {
-                        states[q].scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
-                                       firstRow: first + start, dead: deadRows)
+                        if let next, q * share < nextBytes {
+                            hx_prefetch_range(next + q * share, min(share, nextBytes - q * share))
+                        }
+                        // `states` holds every state for the whole call: no retain per block.
+                        Unmanaged.passUnretained(states[q])._withUnsafeGuaranteedRef {
+                            $0.scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
+                                    firstRow: first + start, dead: deadRows)
+                        }
                     }
                     start += len
                 }

@@ -93,6 +93,13 @@ void hx_histogram(const uint16_t *distances, size_t count, uint32_t *histogram);
 /// Asks the CPU to bring the cache line holding `p` closer (a hint; never faults).
 static inline void hx_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/// Asks the CPU to bring the `bytes` bytes at `p` into cache, a hint per 64-byte line (never
+/// faults): a scan of several queries asks for the next block of codes a share at a time,
+/// one share during each query's pass over the current block.
+static inline void hx_prefetch_range(const void *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 0, 3);
+}
+
 #ifdef __cplusplus
 }
 #endif
