@@ -154,6 +154,13 @@ int hashidx_compact(hashidx_index index, uint64_t *count);
  * format_version, bits, substring_count, count, rows, file_bytes, used_bytes, tables, ...). `*json` is allocated by the library: free it with hashidx_free(). */
 int hashidx_stat_json(hashidx_index index, char **json);
 
+/* How the live codes spread over each substring table's buckets, as `hashidx stat --buckets
+ * --format json` prints them: a JSON array, one object per table (table, bits, buckets, rows,
+ * histogram — histogram[i] buckets hold 2^i to 2^(i+1) - 1 rows —, largest: the `largest`
+ * fullest buckets as {key, rows}, rows_sharing_a_bucket). One pass over the postings. A negative
+ * `largest` is HASHIDX_INVALID_ARGUMENT. `*json` is freed with hashidx_free(). */
+int hashidx_bucket_stats_json(hashidx_index index, int largest, char **json);
+
 /* Calls `callback` with every stored (id, code), in batches of at most 65536, from a consistent
  * snapshot: `ids` n ids and `codes` n x ceil(B/8) bytes, valid during the call only. A nonzero
  * return from the callback stops the export early; hashidx_export then returns HASHIDX_OK. */

@@ -90,6 +90,7 @@ extension Reader {
     /// block by block, every query's fused kernel runs over the block while it is in cache,
     /// and only the codes within that query's limit reach Swift.
     func scan(_ queries: [UnsafeRawPointer], _ states: [ScanQuery]) {
+        guard !queries.isEmpty else { return }
         let block = max(8, Reader.scanBlockBytes / codeBytes) & ~7
         let kernel = self.kernel
         let started = System.nanoseconds()

@@ -146,6 +146,15 @@ private func add(_ index: HashIndex, ids: UnsafePointer<UInt64>?, n: Int, packed
     }
 }
 
+@c public func hashidx_bucket_stats_json(_ handle: UInt64, _ largest: Int32,
+                                         _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let json = try required(json, "json")
+        let stats = try index(handle).index.bucketStatistics(largest: Int(largest))
+        json.pointee = try jsonString(stats)
+    }
+}
+
 @c public func hashidx_export(_ handle: UInt64,
                               _ callback: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt64>?, UnsafePointer<UInt8>?, Int) -> Int32)?,
                               _ context: UnsafeMutableRawPointer?) -> Int32 {

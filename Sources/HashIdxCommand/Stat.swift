@@ -9,13 +9,16 @@ import HashIdx
 struct StatOutput: Encodable {
     var statistics: IndexStatistics
     var encoder: EncoderArchive.Summary?
+    /// With `--buckets`: each substring table's bucket statistics.
+    var buckets: [BucketStatistics]?
 
-    enum Keys: String, CodingKey { case encoder }
+    enum Keys: String, CodingKey { case encoder, buckets }
 
     func encode(to encoder: any Encoder) throws {
         try statistics.encode(to: encoder)
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(self.encoder, forKey: .encoder)
+        try c.encodeIfPresent(buckets, forKey: .buckets)
     }
 }
 
@@ -27,16 +30,27 @@ struct Stat: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Flag(name: .long, help: "Also count how the codes spread over each substring table's buckets (one pass over the postings).")
+    var buckets = false
+
+    @Option(name: .long, help: ArgumentHelp("With --buckets: how many of each table's largest buckets to list.", valueName: "n"))
+    var largest = 5
+
+    func validate() throws {
+        guard largest >= 0 else { throw ValidationError("--largest must be at least 0, found \(largest)") }
+    }
+
     func run() throws {
         let index = try HashIndex.open(at: target.index, mode: .readOnly)
         let s = try index.statistics()
+        let spread = buckets ? try index.bucketStatistics(largest: largest) : nil
         let model: EncoderArchive.Summary?
         do { model = try index.encoderBlob().map { try EncoderArchive.decode($0).summary } } catch {
             throw DataError(file: target.index, "the stored encoder cannot be read: \(error)")
         }
         switch format {
         case .json, .jsonl:
-            try emitJSON(StatOutput(statistics: s, encoder: model))
+            try emitJSON(StatOutput(statistics: s, encoder: model, buckets: spread))
         case .text:
             try emit("format version   \(s.formatVersion)")
             try emit("bits             \(s.bits)")
@@ -50,6 +64,17 @@ struct Stat: ParsableCommand {
             try emit("map bytes        \(s.mapBytes)")
             for t in s.tables {
                 try emit("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
+            }
+            for b in spread ?? [] {
+                try emit(String(format: "buckets of table %d (%d bits): %d holding %d rows, %.1f rows each on average; a stored code's bucket holds %.1f",
+                                b.table, b.bits, b.buckets, b.rows, b.meanRows, b.rowsSharingABucket))
+                let levels = b.histogram.enumerated().filter { $0.element > 0 }.map { level, n in
+                    level == 0 ? "1 row: \(n)" : "\(1 << level)-\((2 << level) - 1) rows: \(n)"
+                }
+                try emit("  sizes          " + levels.joined(separator: ", "))
+                if !b.largest.isEmpty {
+                    try emit("  largest        " + b.largest.map { "\($0.rows) (key \($0.key))" }.joined(separator: ", "))
+                }
             }
             if let model {
                 try emit("encoder:")

@@ -300,6 +300,14 @@ static void index_functions(void) {
     CHECK(json && strstr(json, "\"bits\":12") && strstr(json, "\"count\":5"), "stat json: %s", json ? json : "(null)");
     hashidx_free(json);
     EXPECT_STATUS(hashidx_stat_json(index, NULL), HASHIDX_INVALID_ARGUMENT);
+    /* Five codes (0x001 and 0xFFF twice, 0x00F), two 6-bit tables: table 0's fullest bucket
+     * (the smaller key of two) holds two rows, table 1's three. */
+    EXPECT_STATUS(hashidx_bucket_stats_json(index, 1, &json), HASHIDX_OK);
+    CHECK(json && json[0] == '[' && strstr(json, "\"table\":0") && strstr(json, "\"rows\":5") && strstr(json, "\"largest\":[{")
+              && strstr(json, "\"rows\":2}") && strstr(json, "\"rows\":3}"), "bucket stats json: %s", json ? json : "(null)");
+    hashidx_free(json);
+    EXPECT_STATUS(hashidx_bucket_stats_json(index, -1, &json), HASHIDX_INVALID_ARGUMENT);
+    EXPECT_STATUS(hashidx_bucket_stats_json(index, 1, NULL), HASHIDX_INVALID_ARGUMENT);
 
     export_state s = {0, 0, 0, 0};
     EXPECT_STATUS(hashidx_export(index, export_callback, &s), HASHIDX_OK);

@@ -129,6 +129,17 @@ final class Flag: @unchecked Sendable {
         let stat = try CLI.run(["stat", idx, "--format", "json"])
         let s = try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as! [String: Any]
         #expect(s["count"] as? Int == 300 && s["bits"] as? Int == 32 && s["substring_count"] as? Int == 3)
+        #expect(s["buckets"] == nil)
+        // --buckets: each table's spread, the same as the library's count (itself checked against an oracle).
+        let spread = try CLI.run(["stat", idx, "--buckets", "--largest", "2", "--format", "json"])
+        let tables = try #require((try JSONSerialization.jsonObject(with: Data(spread.stdout.utf8)) as! [String: Any])["buckets"] as? [[String: Any]])
+        let library = try HashIndex.open(at: idx, mode: .readOnly).bucketStatistics(largest: 2)
+        #expect(tables.map { $0["buckets"] as? Int } == library.map(\.buckets))
+        #expect(tables.map { $0["rows"] as? Int } == [300, 300, 300])
+        #expect(tables.map { ($0["largest"] as? [[String: Any]])?.map { $0["rows"] as? Int } } == library.map { $0.largest.map(\.rows) })
+        let text = try CLI.run(["stat", idx, "--buckets"]).stdout
+        #expect(text.contains("buckets of table 2") && text.contains("a stored code's bucket holds"))
+        #expect(try CLI.run(["stat", idx, "--buckets", "--largest=-1"]).stderr.contains("--largest must be at least 0, found -1"))
         #expect(try CLI.run(["verify", idx]).stdout.contains("ok: 300 codes"))
 
         // Remove through the command, then the index answers without those ids.

@@ -116,6 +116,36 @@ def test_statistics_on_request(tmp_path):
         assert all(s["radius_reached"] == 2 for s in stats)
 
 
+@pytest.mark.parametrize("bits,m", [(13, 2), (64, 4), (100, 7)])
+def test_bucket_stats_equal_a_numpy_count(tmp_path, bits, m):
+    rng = np.random.default_rng(bits + m)
+    codes = random_codes(rng, 400, bits, clustered=True)
+    codes[:60] = codes[0]                                    # one crowded code
+    with hashidx.create(tmp_path / "b", bits=bits, substrings=m) as index:
+        index.add(codes)
+        index.compact()
+        index.add(codes[:25])                                # rows since the merge (new ids)
+        index.remove(np.arange(100, 140, dtype=np.uint64))   # removed sealed rows
+        live = np.concatenate([np.delete(codes, np.arange(100, 140), axis=0), codes[:25]])
+        stats = index.bucket_stats(largest=3)
+        widths = index.stats()["substring_widths"]
+        bitmatrix = np.unpackbits(live, axis=1, bitorder="little")[:, :bits]
+        assert len(stats) == m
+        start = 0
+        for k, (s, w) in enumerate(zip(stats, widths)):
+            values = (bitmatrix[:, start:start + w].astype(np.int64) << np.arange(w)).sum(axis=1)
+            start += w
+            keys, sizes = np.unique(values, return_counts=True)
+            assert (s["table"], s["bits"], s["buckets"], s["rows"]) == (k, w, len(keys), len(live))
+            levels = np.floor(np.log2(sizes)).astype(int)
+            assert s["histogram"] == np.bincount(levels).tolist()
+            order = sorted(zip(-sizes, keys))[:3]
+            assert [(b["rows"], b["key"]) for b in s["largest"]] == [(-r, int(key)) for r, key in order]
+            assert s["rows_sharing_a_bucket"] == pytest.approx((sizes.astype(float) ** 2).sum() / len(live))
+        with pytest.raises(hashidx.InvalidArgumentError):
+            index.bucket_stats(largest=-1)
+
+
 try:
     import faiss as _faiss
 except ImportError:  # faiss is a second oracle when installed

@@ -3,7 +3,7 @@
 import json
 import os
 import threading
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -293,6 +293,20 @@ class Index:
         """Size and shape: format version, bits, m, count, rows, file and map bytes, tables."""
         text = ffi.new("char **")
         call(lib.hashidx_stat_json, self._h(), text)
+        try:
+            return json.loads(ffi.string(text[0]).decode())
+        finally:
+            lib.hashidx_free(text[0])
+
+    def bucket_stats(self, largest: int = 5) -> List[dict]:
+        """How the live codes spread over each substring table's buckets, one dict per table:
+        table, bits, buckets (non-empty), rows, histogram (histogram[i] buckets hold 2**i to
+        2**(i+1) - 1 rows), largest (the fullest buckets as {"key", "rows"}) and
+        rows_sharing_a_bucket (the rows in a stored code's own bucket, on average). One pass
+        over the postings."""
+        largest = _integer(largest, "largest", 0)
+        text = ffi.new("char **")
+        call(lib.hashidx_bucket_stats_json, self._h(), largest, text)
         try:
             return json.loads(ffi.string(text[0]).decode())
         finally:
