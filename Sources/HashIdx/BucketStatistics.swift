@@ -48,22 +48,10 @@ extension HashIndex {
                 let txn = r.transaction!
                 return try (0..<layout.count).map { k in
                     var tally = BucketTally(largest: largest)
-                    // Rows written since the last merge, by key (the delta table is sorted by key).
-                    var delta: [(key: UInt32, rows: Int)] = []
-                    let cursor = try txn.cursor(tables.substrings[k])
-                    var e = try cursor.first()
-                    while let (key, value) = e {
-                        guard key.count == 4, value.count == 4 else {
-                            throw HashIdxError.corrupt("table \(Format.substringTable(k)) has a malformed posting")
-                        }
-                        let v = key.bigEndianUInt32(at: 0), row = Int(value.bigEndianUInt32(at: 0))
-                        if row < r.rows && !r.isDead(row) {
-                            if let last = delta.last, last.key == v { delta[delta.count - 1].rows += 1 } else { delta.append((v, 1)) }
-                        }
-                        e = try cursor.next()
-                    }
-                    // Sealed buckets in value order, merged with the delta's.
-                    var d = 0
+                    // Rows written since the last merge, a key at a time (the delta table is
+                    // sorted by key), merged with the sealed buckets, also in key order.
+                    var delta = DeltaBuckets(cursor: try txn.cursor(tables.substrings[k]), table: k, reader: r)
+                    var pending = try delta.next()
                     let sealedRows = r.sealed.rows
                     if sealedRows > 0 {
                         let sealed = r.sealedPostings[k]
@@ -83,17 +71,58 @@ extension HashIndex {
                                     i += 1
                                 }
                                 let value = (sealed.lowBits >= 32 ? 0 : UInt32(p) << UInt32(sealed.lowBits)) | low
-                                while d < delta.count && delta[d].key < value { tally.add(delta[d].key, delta[d].rows); d += 1 }
-                                if d < delta.count && delta[d].key == value { live += delta[d].rows; d += 1 }
+                                while let d = pending, d.key < value { tally.add(d.key, d.rows); pending = try delta.next() }
+                                if let d = pending, d.key == value { live += d.rows; pending = try delta.next() }
                                 tally.add(value, live)
                             }
                         }
                     }
-                    while d < delta.count { tally.add(delta[d].key, delta[d].rows); d += 1 }
+                    while let d = pending { tally.add(d.key, d.rows); pending = try delta.next() }
                     return tally.statistics(table: k, bits: layout.widths[k])
                 }
             }
         } catch { throw .wrap(error, "bucket statistics") }
+    }
+}
+
+/// The delta table of one substring table as (key, live rows) in key order, read through a
+/// cursor (its duplicates, one per row, are consecutive).
+private struct DeltaBuckets {
+    let cursor: Cursor
+    let table: Int
+    let reader: Reader
+    /// The entry read but not yet counted: the first row of the next key.
+    var ahead: (key: UInt32, row: Int)?
+    var started = false
+
+    init(cursor: Cursor, table: Int, reader: Reader) {
+        self.cursor = cursor
+        self.table = table
+        self.reader = reader
+    }
+
+    private func read(_ entry: (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?) throws -> (key: UInt32, row: Int)? {
+        guard let (key, value) = entry else { return nil }
+        guard key.count == 4, value.count == 4 else { throw HashIdxError.corrupt("table \(Format.substringTable(table)) has a malformed posting") }
+        return (key.bigEndianUInt32(at: 0), Int(value.bigEndianUInt32(at: 0)))
+    }
+
+    mutating func next() throws -> (key: UInt32, rows: Int)? {
+        if !started {
+            started = true
+            ahead = try read(cursor.first())
+        }
+        while let first = ahead {
+            var live = 0
+            var entry: (key: UInt32, row: Int)? = first
+            while let e = entry, e.key == first.key {
+                if e.row < reader.rows && !reader.isDead(e.row) { live += 1 }
+                entry = try read(cursor.next())
+            }
+            ahead = entry
+            if live > 0 { return (first.key, live) }
+        }
+        return nil
     }
 }
 
