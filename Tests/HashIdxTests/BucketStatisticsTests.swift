@@ -1,5 +1,6 @@
 import Testing
 import Hamming
+import LMDB
 @testable import HashIdx
 
 /// Bucket statistics against a count made from the oracle's codes, over widths, substring
@@ -36,6 +37,50 @@ import Hamming
             let squares = sizes.values.reduce(0.0) { $0 + Double($1) * Double($1) }
             #expect(abs(s.rowsSharingABucket - squares / Double(oracle.entries.count)) < 1e-9, "table \(k)")
         }
+    }
+
+    /// A damaged directory cell is refused; a damaged row number is left out; neither is read
+    /// past the postings (bytes changed in place, the checksums not consulted).
+    @Test(arguments: [Format.SealedKind.directory, .rows]) func damagedPostingsAreRefusedOrSkipped(kind: Format.SealedKind) throws {
+        let dir = TemporaryDirectory()
+        let data = dataset(bits: 64, count: 2000, .uniform, seed: 77)
+        do {
+            let index = try HashIndex.create(at: dir.path, .init(bits: 64, substringCount: 4))
+            try index.insert(data)
+            try index.compact()
+            index.close()
+        }
+        do {
+            let env = try Environment(path: dir.path, mapSize: 1 << 20, maxDatabases: 64)
+            try env.setMapSize(0)
+            let txn = try env.begin(readOnly: false)
+            let db = try txn.openDatabase(Format.sealedTable)
+            let key = Format.sealedChunkKey(table: 1, kind: kind, chunk: 0)
+            var value = try #require(try key.withUnsafeBytes { try txn.get(db, key: $0) }.map { Array($0) })
+            // The middle directory entry far past the postings; the first posting's row past every row.
+            let at = kind == .directory ? (value.count / 8) * 4 : 0
+            for b in 0..<4 { value[at + b] = 0xff }
+            try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try txn.put(db, key: k, value: v) } }
+            try txn.commit()
+        }
+        let index = try HashIndex.open(at: dir.path, mode: .readOnly)
+        if kind == .directory {
+            #expect { try index.bucketStatistics() } throws: { error in
+                guard case .corrupt(let what) = error as? HashIdxError else { return false }
+                return what.contains("sealed table 1 has directory cell")
+            }
+        } else {
+            let stats = try index.bucketStatistics()
+            #expect(stats.map(\.rows) == [2000, 1999, 2000, 2000])
+        }
+        // Queries on the damaged table answer or name the damage; they never read past it.
+        for (_, code) in data.prefix(200) {
+            for path in [PathChoice.probe, .automatic] {
+                _ = try? index.search(code, radius: 8, path: path)
+                _ = try? index.nearest(code, k: 5, path: path)
+            }
+        }
+        #expect(throws: HashIdxError.self) { try index.verify() }
     }
 
     @Test func emptyIndexAndBadArgument() throws {
