@@ -66,14 +66,14 @@ struct Stat: ParsableCommand {
                 try emit("table \(t.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(t.entries) entries, \(t.pages) pages")
             }
             for b in spread ?? [] {
-                try emit(String(format: "buckets of table %d (%d bits): %d holding %d rows, %.1f rows each on average; a stored code's bucket holds %.1f",
+                try emit(String(format: "buckets of table %ld (%ld bits): %ld holding %ld rows, %.1f rows each on average; a stored code's bucket holds %.1f",
                                 b.table, b.bits, b.buckets, b.rows, b.meanRows, b.rowsSharingABucket))
                 let levels = b.histogram.enumerated().filter { $0.element > 0 }.map { level, n in
                     level == 0 ? "1 row: \(n)" : "\(1 << level)-\((2 << level) - 1) rows: \(n)"
                 }
                 try emit("  sizes          " + levels.joined(separator: ", "))
                 if !b.largest.isEmpty {
-                    try emit("  largest        " + b.largest.map { "\($0.rows) (key \($0.key))" }.joined(separator: ", "))
+                    try emit("  largest        " + b.largest.map { "\($0.rows) (key 0x\(String($0.key, radix: 16)))" }.joined(separator: ", "))
                 }
             }
             if let model {
