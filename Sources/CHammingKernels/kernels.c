@@ -200,28 +200,28 @@ HX_POPCNT static size_t scan_popcnt(const uint8_t *q, const uint8_t *base, size_
 
 #define HX_AVX2 __attribute__((target("avx2,popcnt")))
 
+/// The two nibble tables of ``popcount_sums_avx2``: 4 + popcount(i) and 4 − popcount(i), i < 16.
+HX_AVX2 static inline __m256i nibble_plus_avx2(void) {
+    return _mm256_setr_epi8(4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8, 4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8);
+}
+HX_AVX2 static inline __m256i nibble_minus_avx2(void) {
+    return _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0, 4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0);
+}
+
 /// Popcounts of x summed over each 8-byte lane (four 64-bit sums), by nibble look-ups: one
 /// table gives 4 + popcount of each byte's low nibble, the other 4 − popcount of its high
 /// nibble, and VPSADBW's |a − b| of the two is their sum, so no byte add is needed.
 HX_AVX2 static inline __m256i popcount_sums_avx2(__m256i x) {
-    const __m256i plus = _mm256_setr_epi8(4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8,
-                                          4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8);
-    const __m256i minus = _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0,
-                                           4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0);
     const __m256i low = _mm256_set1_epi8(0x0f);
-    __m256i a = _mm256_shuffle_epi8(plus, _mm256_and_si256(x, low));
-    __m256i b = _mm256_shuffle_epi8(minus, _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
+    __m256i a = _mm256_shuffle_epi8(nibble_plus_avx2(), _mm256_and_si256(x, low));
+    __m256i b = _mm256_shuffle_epi8(nibble_minus_avx2(), _mm256_and_si256(_mm256_srli_epi16(x, 4), low));
     return _mm256_sad_epu8(a, b);
 }
 
 /// ``popcount_sums_avx2`` of x and y together (their sums added), one VPSADBW for both: the
 /// tables' offsets add up to 8 on each side.
 HX_AVX2 static inline __m256i popcount_sums2_avx2(__m256i x, __m256i y) {
-    const __m256i plus = _mm256_setr_epi8(4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8,
-                                          4, 5, 5, 6, 5, 6, 6, 7, 5, 6, 6, 7, 6, 7, 7, 8);
-    const __m256i minus = _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0,
-                                           4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0);
-    const __m256i low = _mm256_set1_epi8(0x0f);
+    const __m256i low = _mm256_set1_epi8(0x0f), plus = nibble_plus_avx2(), minus = nibble_minus_avx2();
     __m256i a = _mm256_add_epi8(_mm256_shuffle_epi8(plus, _mm256_and_si256(x, low)),
                                 _mm256_shuffle_epi8(plus, _mm256_and_si256(y, low)));
     __m256i b = _mm256_add_epi8(_mm256_shuffle_epi8(minus, _mm256_and_si256(_mm256_srli_epi16(x, 4), low)),
