@@ -62,6 +62,13 @@ def test_shards_equal_one_index(ray_session, tmp_path, bits, clustered):
         many.compact()
         assert_same(many.search(queries, 10), one.search(queries, 10), "after compact")
         assert len(many.stats()) == 4
+        # Bucket statistics per shard: every shard's rows add up to the codes, table by table.
+        spread = many.bucket_stats(largest=2)
+        assert len(spread) == 4 and all(len(tables) == len(one.bucket_stats()) for tables in spread)
+        for t in range(len(spread[0])):
+            assert sum(tables[t]["rows"] for tables in spread) == len(oracle.codes)
+        with pytest.raises(hashidx.InvalidArgumentError):
+            many.bucket_stats(largest=-1)
 
 
 def test_empty_shards_and_reopen(ray_session, tmp_path):

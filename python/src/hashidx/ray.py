@@ -86,6 +86,9 @@ class _Shard:
     def stats(self):
         return self.index.stats()
 
+    def bucket_stats(self, largest):
+        return self.index.bucket_stats(largest)
+
     def verify(self):
         return self.index.verify()
 
@@ -241,6 +244,12 @@ class ShardedIndex:
     def stats(self) -> List[dict]:
         """Each shard's statistics, in shard order."""
         return ray.get([a.stats.remote() for a in self._actors])
+
+    def bucket_stats(self, largest: int = 5) -> List[List[dict]]:
+        """Each shard's `Index.bucket_stats`, in shard order (a shard's tables hold its codes only)."""
+        if isinstance(largest, bool) or not isinstance(largest, (int, np.integer)) or not 0 <= largest <= 2**31 - 1:
+            raise InvalidArgumentError(f"largest must be an integer from 0 to 2**31 - 1, found {largest!r}")
+        return ray.get([a.bucket_stats.remote(int(largest)) for a in self._actors])
 
     def verify(self) -> int:
         """Verifies every shard; returns the number of codes checked."""
