@@ -70,6 +70,16 @@ static inline size_t scan_emit_mask(hx_scan_state *st, unsigned mask, uint32_t f
     return n;
 }
 
+/// A mask with code j at bit 2j and code j + 4 at bit 2j + 1 (j < 4) in code order.
+static inline unsigned deinterleave8(unsigned x) {
+    unsigned even = x & 0x55u, odd = (x >> 1) & 0x55u;
+    even = (even | even >> 1) & 0x33u;
+    even = (even | even >> 2) & 0x0fu;
+    odd = (odd | odd >> 1) & 0x33u;
+    odd = (odd | odd >> 2) & 0x0fu;
+    return even | odd << 4;
+}
+
 /// Bits j < 8 set where row first + j is dead (`dead` may be NULL: none).
 static inline unsigned dead_mask8(const uint64_t *dead, uint32_t first) {
     if (!dead) return 0;
@@ -424,6 +434,23 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
         const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
         const int strict = stretch == 0;
         lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+        if (n == 8) {
+            // 8-byte codes: the eight sums compared where VPSADBW leaves them, codes j and
+            // j + 4 side by side in 64-bit lane j; put in code order only when one is near.
+            const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+            for (; i + 8 <= end; i += 8) {
+                __m256i s0, s1;
+                eight_sums8_avx2(q0, base + i * n, &s0, &s1);
+                __m256i t = _mm256_or_si256(s0, _mm256_slli_epi64(s1, 32));
+                unsigned near = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(t, lim))) ^ 0xffu;
+                if (near) {
+                    _mm256_storeu_si256((__m256i *)dist, _mm256_permutevar8x32_epi32(t, order));
+                    *out = scan_emit_mask(st, deinterleave8(near), first + (uint32_t)i, dist, dead, hits, *out);
+                    lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+                }
+            }
+            continue;
+        }
         for (; i + 8 <= end; i += 8) {
             __m256i d = eight_distances_avx2(q0, q1, base + i * n, n);
             unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, lim))) ^ 0xffu;
