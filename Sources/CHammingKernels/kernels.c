@@ -310,19 +310,21 @@ HX_AVX2 static inline __attribute__((always_inline)) unsigned far_mask8_avx2(__m
            | (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi32(_mm256_slli_epi64(s1, 32), limit))) << 4;
 }
 
-/// The sums of ``eight_sums8_avx2`` as eight 32-bit lanes in code order.
-HX_AVX2 static inline __attribute__((always_inline)) __m256i order_sums8_avx2(__m256i s0, __m256i s1) {
-    return _mm256_permutevar8x32_epi32(_mm256_or_si256(s0, _mm256_slli_epi64(s1, 32)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+/// The sums of ``eight_sums8_avx2`` as eight 32-bit lanes where VPSADBW leaves them: codes j
+/// and j + 4 side by side in 64-bit lane j (``deinterleave8`` orders a mask of them).
+HX_AVX2 static inline __attribute__((always_inline)) __m256i interleave_sums8_avx2(__m256i s0, __m256i s1) {
+    return _mm256_or_si256(s0, _mm256_slli_epi64(s1, 32));
+}
+
+/// ``interleave_sums8_avx2``'s lanes in code order.
+HX_AVX2 static inline __attribute__((always_inline)) __m256i order_sums8_avx2(__m256i t) {
+    return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
 }
 
 /// Eight distances (32-bit lanes, in code order) of the codes at p against the query q0 (q1:
-/// its second 32 bytes for 64-byte codes). `n` is a constant where this is inlined.
+/// its second 32 bytes for 64-byte codes): 16-, 32- and 64-byte codes (8-byte codes have loops
+/// of their own). `n` is a constant where this is inlined.
 HX_AVX2 static inline __attribute__((always_inline)) __m256i eight_distances_avx2(__m256i q0, __m256i q1, const uint8_t *p, const size_t n) {
-    if (n == 8) {
-        __m256i s0, s1;
-        eight_sums8_avx2(q0, p, &s0, &s1);
-        return order_sums8_avx2(s0, s1);
-    }
     if (n == 16) {
         __m256i t[4];
         for (int v = 0; v < 4; v++)
@@ -371,6 +373,12 @@ HX_AVX2 static inline __attribute__((always_inline)) unsigned eight_hits_avx2(__
     return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, limit))) ^ 0xffu;
 }
 
+/// The limit in every 32-bit lane, as the loops compare distances with it (signed): a limit
+/// past INT32_MAX is the same test as INT32_MAX (distances are at most 65528), and −1 fits.
+HX_AVX2 static inline __m256i limit_avx2(int64_t limit) {
+    return _mm256_set1_epi32((int)(limit > INT32_MAX ? INT32_MAX : limit));
+}
+
 /// The fused AVX2 loop for one code width `n` (8, 16, 32 or 64: a constant where inlined):
 /// eight codes a step, compared with the limit in registers; a step with no code within the
 /// limit costs one test of its mask. Returns the codes done (a multiple of 8).
@@ -378,7 +386,7 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
                                                                             uint32_t first, const uint64_t *dead, hx_scan_state *st,
                                                                             hx_hit *hits, size_t *out) {
     uint32_t dist[8];
-    __m256i lim = _mm256_set1_epi32((int)st->limit);
+    __m256i lim = limit_avx2(st->limit);
     __m256i q0, q1 = _mm256_setzero_si256();
     if (n == 8) q0 = _mm256_set1_epi64x((long long)load64(q));
     else if (n == 16) q0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
@@ -433,20 +441,19 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
     for (int stretch = 0; stretch < 2; stretch++) {
         const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
         const int strict = stretch == 0;
-        lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+        lim = limit_avx2(knn_threshold(st, strict));
         if (n == 8) {
-            // 8-byte codes: the eight sums compared where VPSADBW leaves them, codes j and
-            // j + 4 side by side in 64-bit lane j; put in code order only when one is near.
-            const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+            // 8-byte codes: the eight sums compared where VPSADBW leaves them; put in code
+            // order only when one is near.
             for (; i + 8 <= end; i += 8) {
                 __m256i s0, s1;
                 eight_sums8_avx2(q0, base + i * n, &s0, &s1);
-                __m256i t = _mm256_or_si256(s0, _mm256_slli_epi64(s1, 32));
+                __m256i t = interleave_sums8_avx2(s0, s1);
                 unsigned near = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(t, lim))) ^ 0xffu;
                 if (near) {
-                    _mm256_storeu_si256((__m256i *)dist, _mm256_permutevar8x32_epi32(t, order));
+                    _mm256_storeu_si256((__m256i *)dist, order_sums8_avx2(t));
                     *out = scan_emit_mask(st, deinterleave8(near), first + (uint32_t)i, dist, dead, hits, *out);
-                    lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+                    lim = limit_avx2(knn_threshold(st, strict));
                 }
             }
             continue;
@@ -457,7 +464,7 @@ HX_AVX2 static inline __attribute__((always_inline)) size_t scan_avx2_fixed(cons
             if (mask) {
                 _mm256_storeu_si256((__m256i *)dist, d);
                 *out = scan_emit_mask(st, mask, first + (uint32_t)i, dist, dead, hits, *out);
-                lim = _mm256_set1_epi32((int)knn_threshold(st, strict));
+                lim = limit_avx2(knn_threshold(st, strict));
             }
         }
     }
@@ -622,9 +629,10 @@ HX_AVX512 static inline __attribute__((always_inline)) __m512i eight_avx512(__m5
 }
 
 /// The limit as ``eight_within_avx512`` compares it: in every 64-bit lane (8 and 16 bytes) or
-/// every 16-bit lane (32 and 64 bytes; distances ≤ 512 and limits ≥ −1 fit signed 16 bits).
+/// every 16-bit lane (32 and 64 bytes: distances are at most 512, so a limit above 32767 is
+/// the same test as 32767, and −1 fits).
 HX_AVX512 static inline __attribute__((always_inline)) __m512i limit_avx512(int64_t limit, const size_t n) {
-    return n <= 16 ? _mm512_set1_epi64((long long)limit) : _mm512_set1_epi16((short)limit);
+    return n <= 16 ? _mm512_set1_epi64((long long)limit) : _mm512_set1_epi16((short)(limit > 0x7fff ? 0x7fff : limit));
 }
 
 /// The fields (8 and 16 bytes: lanes) of the group whose distance is ≤ the limit: nonzero

@@ -73,9 +73,9 @@ static void test_width(int isa, size_t n, size_t count) {
     (void)dead;
     for (int with_dead = 0; with_dead < 2; with_dead++) {
         const uint64_t *d = with_dead ? dead_rows : NULL;
-        // Range mode at several radii.
-        uint32_t radii[] = {0, 1, (uint32_t)n, (uint32_t)(n * 3), (uint32_t)(n * 8)};
-        for (int ri = 0; ri < 5; ri++) {
+        // Range mode at several radii, some past every distance (every live code within them).
+        uint32_t radii[] = {0, 1, (uint32_t)n, (uint32_t)(n * 3), (uint32_t)(n * 8), 70000, UINT32_MAX};
+        for (int ri = 0; ri < 7; ri++) {
             hx_scan_state st = {radii[ri], 0, 0, NULL, 0};
             size_t got = hx_scan(isa, q, base, count, n, first, d, &st, out);
             size_t want = 0;
