@@ -57,11 +57,9 @@ extension HashIndex {
                         let sealed = r.sealedPostings[k]
                         let prefixBits = r.sealed.prefixBits[k]
                         for p in 0..<(1 << prefixBits) {
-                            let lo = sealed.start(p), hi = sealed.start(p + 1)
-                            guard lo <= hi, hi <= sealed.count else {
-                                throw HashIdxError.corrupt("sealed table \(k) has directory cell \(p) spanning \(lo)..<\(hi) of \(sealed.count)")
-                            }
-                            var i = lo
+                            let cell = try sealed.checkedCell(p, table: k)
+                            var i = cell.lowerBound
+                            let hi = cell.upperBound
                             while i < hi {
                                 let low = sealed.low(i)
                                 var live = 0
@@ -70,7 +68,7 @@ extension HashIndex {
                                     if row < sealedRows && !r.isDead(row) { live += 1 }
                                     i += 1
                                 }
-                                let value = (sealed.lowBits >= 32 ? 0 : UInt32(p) << UInt32(sealed.lowBits)) | low
+                                let value = sealed.value(cell: p, low: low)
                                 while let d = pending, d.key < value { tally.add(d.key, d.rows); pending = try delta.next() }
                                 if let d = pending, d.key == value { live += d.rows; pending = try delta.next() }
                                 tally.add(value, live)

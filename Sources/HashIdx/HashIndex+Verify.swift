@@ -170,13 +170,9 @@ extension HashIndex {
                     let d = r.sealed.prefixBits[k]
                     var previous: (UInt32, UInt32)? = nil
                     for p in 0..<(1 << d) {
-                        let lo = sealed.start(p), hi = sealed.start(p + 1)
-                        guard lo <= hi, hi <= sealedRows else {
-                            throw HashIdxError.corrupt("sealed table \(k) has directory cell \(p) spanning \(lo)..<\(hi) of \(sealedRows)")
-                        }
-                        for i in lo..<hi {
+                        for i in try sealed.checkedCell(p, table: k) {
                             let low = sealed.low(i), row = sealed.row(i)
-                            let value = (sealed.lowBits >= 32 ? 0 : UInt32(p) << UInt32(sealed.lowBits)) | low
+                            let value = sealed.value(cell: p, low: low)
                             guard low <= sealed.lowMask, Int(row) < sealedRows, !seen[Int(row)],
                                   layout.value(k, of: r.codePointer(Int(row))) == value else {
                                 throw HashIdxError.corrupt("sealed table \(k) entry \(i) lists row \(row) under \(value), but that row is not sealed, repeats or has another substring value")

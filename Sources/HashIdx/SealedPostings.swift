@@ -107,6 +107,23 @@ struct SealedPostings {
         return (start(p), min(start(p + 1), count))
     }
 
+    /// The postings of directory cell `p` (< 2^D) of table `k`, checked to lie within the
+    /// postings (walks over every cell read them all, not only through ``cell(_:)``).
+    /// - Throws: ``HashIdxError/corrupt(_:)`` naming the cell.
+    func checkedCell(_ p: Int, table k: Int) throws(HashIdxError) -> Range<Int> {
+        let lo = start(p), hi = start(p + 1)
+        guard lo <= hi, hi <= count else {
+            throw .corrupt("sealed table \(k) has directory cell \(p) spanning \(lo)..<\(hi) of \(count)")
+        }
+        return lo..<hi
+    }
+
+    /// The substring value of a posting in directory cell `p` with low part `low`.
+    @inline(__always)
+    func value(cell p: Int, low: UInt32) -> UInt32 {
+        (lowBits >= 32 ? 0 : UInt32(p) << UInt32(lowBits)) | low
+    }
+
     /// Prefetches the directory entries of `value`.
     @inline(__always)
     func prefetchCell(_ value: UInt32) {
