@@ -95,7 +95,7 @@ extension Reader {
         let kernel = self.kernel
         let started = System.nanoseconds()
         defer {
-            if rows >= 4096 && !queries.isEmpty {
+            if rows >= 4096 {
                 let perCode = Double(System.nanoseconds() - started) / 1000 / Double(rows * queries.count)
                 measuredScan.add(perCode)
             }
