@@ -28,6 +28,7 @@ import numpy as np
 import ray
 
 import hashidx
+from ._index import _integer
 from .errors import Error, InvalidArgumentError, NotAnIndexError
 
 MANIFEST = "manifest.json"
@@ -247,9 +248,8 @@ class ShardedIndex:
 
     def bucket_stats(self, largest: int = 5) -> List[List[dict]]:
         """Each shard's `Index.bucket_stats`, in shard order (a shard's tables hold its codes only)."""
-        if isinstance(largest, bool) or not isinstance(largest, (int, np.integer)) or not 0 <= largest <= 2**31 - 1:
-            raise InvalidArgumentError(f"largest must be an integer from 0 to 2**31 - 1, found {largest!r}")
-        return ray.get([a.bucket_stats.remote(int(largest)) for a in self._actors])
+        largest = _integer(largest, "largest", 0)      # checked here: inside an actor it would come back as a RayTaskError
+        return ray.get([a.bucket_stats.remote(largest) for a in self._actors])
 
     def verify(self) -> int:
         """Verifies every shard; returns the number of codes checked."""
