@@ -27,11 +27,11 @@ extension HashIndex {
     public func search(_ queries: [BinaryCode], radius: Int, path: PathChoice = .automatic,
                        threads: Int? = nil) throws(HashIdxError) -> [SearchResult] {
         let packed = try pack(queries)
-        let batch = BatchOutput(count: queries.count)
+        let sink = ArraySink(count: queries.count)
         do {
-            try packed.withUnsafeBytes { q in try searchPacked(q, radius: radius, path: path, threads: threads, deliver: batch.store) }
+            try packed.withUnsafeBytes { q in try searchPacked(q, radius: radius, path: path, threads: threads, sink: sink) }
         } catch { throw .wrap(error, "search") }
-        return batch.results.map { $0! }
+        return sink.results
     }
 
     /// k-nearest-neighbour queries for many codes at once; see ``nearest(_:k:path:)`` and
@@ -39,11 +39,11 @@ extension HashIndex {
     public func nearest(_ queries: [BinaryCode], k: Int, path: PathChoice = .automatic,
                         threads: Int? = nil) throws(HashIdxError) -> [SearchResult] {
         let packed = try pack(queries)
-        let batch = BatchOutput(count: queries.count)
+        let sink = ArraySink(count: queries.count)
         do {
-            try packed.withUnsafeBytes { q in try nearestPacked(q, k: k, path: path, threads: threads, deliver: batch.store) }
+            try packed.withUnsafeBytes { q in try nearestPacked(q, k: k, path: path, threads: threads, sink: sink) }
         } catch { throw .wrap(error, "search") }
-        return batch.results.map { $0! }
+        return sink.results
     }
 
     // MARK: - The pointer core
@@ -66,21 +66,8 @@ extension HashIndex {
     public func nearest(packedQueries: UnsafeRawBufferPointer, k: Int, distances: UnsafeMutablePointer<Int32>,
                         ids: UnsafeMutablePointer<Int64>, statistics: UnsafeMutablePointer<QueryStatistics>? = nil,
                         path: PathChoice = .automatic, threads: Int? = nil) throws(HashIdxError) {
-        let out = UnsafeSendable(distances: distances, ids: ids, statistics: statistics)
-        try nearestPacked(packedQueries, k: k, path: path, threads: threads) { i, result in
-            let base = i * k
-            let found = result.neighbors
-            for j in 0..<k {
-                if j < found.count {
-                    out.distances[base + j] = Int32(found[j].distance)
-                    out.ids[base + j] = Int64(bitPattern: found[j].id)
-                } else {
-                    out.distances[base + j] = -1
-                    out.ids[base + j] = -1
-                }
-            }
-            out.statistics?[i] = result.statistics
-        }
+        try nearestPacked(packedQueries, k: k, path: path, threads: threads,
+                          sink: SlotSink(k: k, distances: distances, ids: ids, statistics: statistics))
     }
 
     /// Exact range queries over packed query bytes (see ``nearest(packedQueries:k:distances:ids:statistics:path:threads:)``
@@ -89,10 +76,9 @@ extension HashIndex {
     /// distance ≤ `radius` is returned (inclusive).
     public func search(packedQueries: UnsafeRawBufferPointer, radius: Int, path: PathChoice = .automatic,
                        threads: Int? = nil) throws(HashIdxError) -> RangeResults {
-        let n = packedQueries.count / max(codeBytes, 1)
-        let batch = BatchOutput(count: n)
-        try searchPacked(packedQueries, radius: radius, path: path, threads: threads, deliver: batch.store)
-        return RangeResults(batch.results.map { $0! })
+        let sink = NeighborStore(count: packedQueries.count / max(codeBytes, 1))
+        try searchPacked(packedQueries, radius: radius, path: path, threads: threads, sink: sink)
+        return RangeResults(sink)
     }
 
     /// Checks packed queries: whole codes, zero padding bits. Returns the query count.
@@ -119,25 +105,23 @@ extension HashIndex {
         return packed
     }
 
-    func searchPacked(_ queries: UnsafeRawBufferPointer, radius: Int, path: PathChoice, threads: Int?,
-                      deliver: @escaping @Sendable (Int, SearchResult) -> Void) throws(HashIdxError) {
+    func searchPacked<Sink: BatchSink>(_ queries: UnsafeRawBufferPointer, radius: Int, path: PathChoice, threads: Int?,
+                                       sink: Sink) throws(HashIdxError) {
         guard radius >= 0 && radius <= bits else { throw .invalidRadius(radius, bits: bits) }
         let n = try checkPacked(queries)
         let model = costModel
-        try runBatch(queries, count: n, threads: threads, goal: { _ in .range(radius) }, deliver: deliver) { reader, q in
-            try reader.range(q, radius: radius, choice: path, model: model, deferScan: true)
-                ? reader.neighbors(maxDistance: radius) : nil
+        try runBatch(queries, count: n, threads: threads, goal: { _ in .range(radius) }, sink: sink) { reader, q in
+            try reader.range(q, radius: radius, choice: path, model: model, deferScan: true) ? (radius, .max) : nil
         }
     }
 
-    func nearestPacked(_ queries: UnsafeRawBufferPointer, k: Int, path: PathChoice, threads: Int?,
-                       deliver: @escaping @Sendable (Int, SearchResult) -> Void) throws(HashIdxError) {
+    func nearestPacked<Sink: BatchSink>(_ queries: UnsafeRawBufferPointer, k: Int, path: PathChoice, threads: Int?,
+                                        sink: Sink) throws(HashIdxError) {
         guard k >= 1 else { throw .invalidK(k) }
         let n = try checkPacked(queries)
         let model = costModel
-        try runBatch(queries, count: n, threads: threads, goal: { reader in .nearest(min(k, reader.count)) }, deliver: deliver) { reader, q in
-            guard let bound = try reader.nearest(q, k: k, choice: path, model: model, deferScan: true) else { return nil }
-            return reader.neighbors(maxDistance: bound, limit: k)
+        try runBatch(queries, count: n, threads: threads, goal: { reader in .nearest(min(k, reader.count)) }, sink: sink) { reader, q in
+            try reader.nearest(q, k: k, choice: path, model: model, deferScan: true).map { ($0, k) }
         }
     }
 
@@ -145,22 +129,24 @@ extension HashIndex {
     /// cache several times, few enough that their chunk distances stay in cache too.
     static let scanGroup = 32
 
-    /// Runs `attempt` for every query (nil means "scan me"), then scans the deferred queries in
-    /// groups of ``scanGroup``. Each query's time is its attempt plus its share of its group's
-    /// scan. `deliver` is called once per query, from the worker that answered it.
-    private func runBatch(_ queries: UnsafeRawBufferPointer, count: Int, threads: Int?,
-                          goal: @escaping @Sendable (Reader) -> ScanQuery.Goal,
-                          deliver: @escaping @Sendable (Int, SearchResult) -> Void,
-                          _ attempt: @escaping @Sendable (Reader, UnsafeRawPointer) throws -> [Neighbor]?) throws(HashIdxError) {
+    /// Runs `attempt` for every query (nil means "scan me"; otherwise the answer is the
+    /// reader's hits within a distance, at most a count of them), then scans the deferred
+    /// queries in groups of ``scanGroup``. Each answer goes to `sink` from the worker that
+    /// found it, then its statistics; a query's time is its attempt (or its share of its
+    /// group's scan) and the writing of its answer.
+    private func runBatch<Sink: BatchSink>(_ queries: UnsafeRawBufferPointer, count: Int, threads: Int?,
+                                           goal: @escaping @Sendable (Reader) -> ScanQuery.Goal, sink: Sink,
+                                           _ attempt: @escaping @Sendable (Reader, UnsafeRawPointer) throws -> (maxDistance: Int, limit: Int)?) throws(HashIdxError) {
         guard count > 0 else { return }
         guard threads.map({ $0 >= 1 }) ?? true else { throw .invalidArgument("threads must be at least 1, found \(threads!)") }
         prefaultBeforeFirstSearch()
         let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, count))
+        sink.begin(workers: workers)
         let failure = BatchFailure()
         let codeBytes = self.codeBytes, bits = self.bits
-        let base = UnsafeSendable(queries: queries.baseAddress!)
+        let base = UnsafeQueries(queries.baseAddress!)
         let work: @Sendable (Int) -> Void = { worker in
-            let queries: UnsafeRawPointer = base.queries
+            let queries: UnsafeRawPointer = base.pointer
             do {
                 try self.withReader { reader in
                     // The goal depends on the reader's snapshot, fixed for this worker's batch.
@@ -175,20 +161,19 @@ extension HashIndex {
                         for (j, d) in deferred.enumerated() {
                             var stats = d.stats
                             let assembly = System.nanoseconds()
-                            let neighbors: [Neighbor]
                             switch g {
                             case .range(let r):
                                 stats.radiusReached = r
-                                neighbors = reader.neighbors(states[j].hits, maxDistance: r)
+                                sink.write(d.index, worker: worker, reader: reader, hits: states[j].hits, maxDistance: r, limit: .max)
                             case .nearest(let k):
                                 stats.radiusReached = states[j].limit
-                                neighbors = reader.neighbors(states[j].hits, maxDistance: states[j].limit, limit: k)
+                                sink.write(d.index, worker: worker, reader: reader, hits: states[j].hits, maxDistance: states[j].limit, limit: k)
                             }
                             let scanned = share + Double(System.nanoseconds() - assembly) / 1e9
                             // The query's time: its attempt, its share of the group's pass, and its own results.
                             stats.seconds = d.seconds + scanned
                             if case .nearest(let k) = g { reader.probeHistory.scanned(k: k, microseconds: scanned * 1e6) }
-                            deliver(d.index, SearchResult(neighbors: neighbors, statistics: stats))
+                            sink.record(d.index, stats)
                         }
                         deferred.removeAll(keepingCapacity: true)
                     }
@@ -196,14 +181,18 @@ extension HashIndex {
                     while i < count {
                         reader.resetScratch()
                         let start = System.nanoseconds()
-                        let neighbors = try attempt(reader, queries + i * codeBytes)
+                        let answer = try attempt(reader, queries + i * codeBytes)
+                        if let answer {
+                            sink.write(i, worker: worker, reader: reader, hits: reader.hits.elements,
+                                       maxDistance: answer.maxDistance, limit: answer.limit)
+                        }
                         let seconds = Double(System.nanoseconds() - start) / 1e9
                         if reader.stats.path == .probe || reader.stats.switchedToScan, case .nearest(let k) = g {
-                            reader.probeHistory.attempted(k: k, finished: neighbors != nil, microseconds: seconds * 1e6)
+                            reader.probeHistory.attempted(k: k, finished: answer != nil, microseconds: seconds * 1e6)
                         }
-                        if let neighbors {
+                        if answer != nil {
                             reader.stats.seconds = seconds
-                            deliver(i, SearchResult(neighbors: neighbors, statistics: reader.stats))
+                            sink.record(i, reader.stats)
                         } else {
                             deferred.append((i, reader.stats, seconds))
                             if deferred.count == HashIndex.scanGroup { flush() }
@@ -225,20 +214,29 @@ extension HashIndex {
 /// Range-query results in faiss's layout: query i's hits are at `lims[i]..<lims[i+1]` of
 /// `distances` and `ids`, each query's sorted by (distance, id).
 public struct RangeResults: Sendable {
-    /// Each query's answer, in query order.
-    public let results: [SearchResult]
     /// nq + 1 offsets, `lims[0] == 0`, `lims[nq]` the total hit count.
     public let lims: [Int]
+    /// Each query's counters.
+    public let statistics: [QueryStatistics]
+    /// Every query's neighbours, where the batch wrote them.
+    private let store: NeighborStore
 
-    init(_ results: [SearchResult]) {
-        var lims = [Int](repeating: 0, count: results.count + 1)
-        for (i, r) in results.enumerated() { lims[i + 1] = lims[i] + r.neighbors.count }
-        self.results = results
+    init(_ store: NeighborStore) {
+        let n = store.count
+        var lims = [Int](repeating: 0, count: n + 1)
+        for i in 0..<n { lims[i + 1] = lims[i] + store.spans[i].count }
         self.lims = lims
+        statistics = Array(UnsafeBufferPointer(start: store.statistics, count: n))
+        self.store = store
     }
 
+    /// Each query's answer, in query order (built on each access: use ``write(distances:ids:)``
+    /// to fill buffers).
+    public var results: [SearchResult] {
+        (0..<store.count).map { SearchResult(neighbors: Array(store.spans[$0]), statistics: statistics[$0]) }
+    }
     /// The total hit count, `lims[nq]`.
-    public var count: Int { lims[results.count] }
+    public var count: Int { lims[store.count] }
     /// Hamming distances of every hit (built on each access: use ``write(distances:ids:)`` to fill buffers).
     public var distances: [Int32] {
         [Int32](unsafeUninitializedCapacity: count) { b, n in write(distances: b.baseAddress, ids: nil); n = count }
@@ -247,29 +245,24 @@ public struct RangeResults: Sendable {
     public var ids: [Int64] {
         [Int64](unsafeUninitializedCapacity: count) { b, n in write(distances: nil, ids: b.baseAddress); n = count }
     }
-    /// Each query's counters.
-    public var statistics: [QueryStatistics] { results.map(\.statistics) }
 
     /// Writes every hit's distance and id into `count` slots each (either may be nil), in one pass.
     public func write(distances: UnsafeMutablePointer<Int32>?, ids: UnsafeMutablePointer<Int64>?) {
         var at = 0
-        for r in results {
-            r.neighbors.withUnsafeBufferPointer { hits in
-                let n = hits.count
-                if let distances { for j in 0..<n { distances[at &+ j] = Int32(truncatingIfNeeded: hits[j].distance) } }
-                if let ids { for j in 0..<n { ids[at &+ j] = Int64(bitPattern: hits[j].id) } }
-                at += n
-            }
+        for i in 0..<store.count {
+            let hits = store.spans[i], n = hits.count
+            guard n > 0, let h = hits.baseAddress else { continue }
+            if let distances { for j in 0..<n { distances[at &+ j] = Int32(truncatingIfNeeded: h[j].distance) } }
+            if let ids { for j in 0..<n { ids[at &+ j] = Int64(bitPattern: h[j].id) } }
+            at += n
         }
     }
 }
 
-/// Caller-owned pointers handed to workers that write disjoint slots.
-private struct UnsafeSendable: @unchecked Sendable {
-    var queries: UnsafeRawPointer! = nil
-    var distances: UnsafeMutablePointer<Int32>! = nil
-    var ids: UnsafeMutablePointer<Int64>! = nil
-    var statistics: UnsafeMutablePointer<QueryStatistics>? = nil
+/// The queries of a batch, read in place by its workers.
+private struct UnsafeQueries: @unchecked Sendable {
+    let pointer: UnsafeRawPointer
+    init(_ pointer: UnsafeRawPointer) { self.pointer = pointer }
 }
 
 /// The first error of a batch's workers.
@@ -277,14 +270,4 @@ private final class BatchFailure: @unchecked Sendable {
     private(set) var error: (any Error)?
     private let lock = Mutex()
     func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
-}
-
-/// Results of a batch, written by several workers at disjoint positions.
-private final class BatchOutput: @unchecked Sendable {
-    var results: [SearchResult?]
-    private let lock = Mutex()
-
-    init(count: Int) { results = [SearchResult?](repeating: nil, count: count) }
-
-    func store(_ i: Int, _ result: SearchResult) { lock.withLock { results[i] = result } }
 }

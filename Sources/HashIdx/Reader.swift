@@ -61,6 +61,9 @@ final class Reader {
     @exclusivity(unchecked) var touched = PlainBuffer<UInt32>()
     /// (row, distance) pairs found by the current query.
     @exclusivity(unchecked) var hits = PlainBuffer<Hit>()
+    /// Room for one query's sorted answer, when it is copied elsewhere (``answerScratch(_:)``).
+    @exclusivity(unchecked) private var answer = UnsafeMutablePointer<Neighbor>.allocate(capacity: 0)
+    @exclusivity(unchecked) private var answerCapacity = 0
     /// Counters of the current query.
     @exclusivity(unchecked) var stats = QueryStatistics()
     /// A posting row past the last row met by the current query (a damaged file).
@@ -198,6 +201,7 @@ final class Reader {
         visited.deallocate()
         touched.free()
         hits.free()
+        answer.deallocate()
         keys.free()
         locatedRanges.free()
         verifyList.free()
@@ -388,6 +392,18 @@ final class Reader {
         return !isDead(Int(row))
     }
 
+    /// The answer scratch, with room for at least `capacity` neighbours (its contents are kept
+    /// when it is large enough already).
+    @inline(__always)
+    func answerScratch(_ capacity: Int) -> UnsafeMutablePointer<Neighbor> {
+        if capacity > answerCapacity {
+            answer.deallocate()
+            answerCapacity = max(capacity, 2 * answerCapacity)
+            answer = .allocate(capacity: answerCapacity)
+        }
+        return answer
+    }
+
     /// Throws if the current query met a posting that points past the last row.
     func checkDamage() throws {
         if let row = damagedRow {
@@ -415,11 +431,6 @@ final class Reader {
         hits.removeAll()
         stats = QueryStatistics()
         damagedRow = nil
-    }
-
-    /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
-    func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        neighbors(hits.elements, maxDistance: maxDistance, limit: limit)
     }
 
 }

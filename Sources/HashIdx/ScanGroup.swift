@@ -139,43 +139,58 @@ extension Reader {
         }
     }
 
-    /// Up to this many hits are sorted by insertion, in the answer's own array: a query with a
-    /// handful of results makes one allocation.
+    /// Up to this many hits are sorted by insertion, in the answer's own storage.
     static let fewHits = 24
 
-    /// ``neighbors(_:maxDistance:limit:)`` for at most ``fewHits`` hits.
-    private func fewNeighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance top: Int, limit: Int) -> [Neighbor] {
-        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
-        let within = idChunks.withUnsafeBufferPointer { chunks in
-            [Neighbor](unsafeUninitializedCapacity: hits.count) { out, count in
-                var n = 0
-                for h in hits where Int(h.distance) <= top {
-                    let x = Neighbor(id: Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask),
-                                     distance: Int(h.distance))
-                    // Insertion by (distance, id).
-                    var j = n
-                    while j > 0 && (out[j - 1].distance, out[j - 1].id) > (x.distance, x.id) {
-                        (out.baseAddress! + j).initialize(to: out[j - 1])
-                        j -= 1
-                    }
-                    (out.baseAddress! + j).initialize(to: x)
-                    n += 1
-                }
-                count = min(n, limit)
-            }
+    /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
+    func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
+        neighbors(hits.elements, maxDistance: maxDistance, limit: limit)
+    }
+
+    /// ``writeNeighbors(_:maxDistance:limit:into:)`` into an array of its own.
+    func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
+        writeNeighbors(hits, maxDistance: maxDistance, limit: limit) { capacity, fill in
+            capacity == 0 ? [] : [Neighbor](unsafeUninitializedCapacity: capacity) { out, count in count = fill(out.baseAddress!) }
         }
-        return within
     }
 
     /// Turns `hits` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at
-    /// most `limit`: a counting sort by distance (stable) that writes each neighbour, id read in
-    /// place, straight into the answer, then each distance level put in id order — nothing to do
-    /// for a level already ascending (a scan of sealed rows, which are stored in id order), a
-    /// radix sort otherwise. Levels past the `limit`-th neighbour are not touched.
-    func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
+    /// most `limit`, written where `storage` says: `storage(capacity, fill)` provides room for
+    /// `capacity` neighbours (capacity 0: no hit is kept) and calls `fill` with it, which
+    /// returns how many of them are the answer (the first ones; the rest are plain values).
+    ///
+    /// A counting sort by distance (stable) writes each neighbour, id read in place, straight
+    /// into the answer, then each distance level is put in id order — nothing to do for a level
+    /// already ascending (a scan of sealed rows, which are stored in id order), a radix sort
+    /// otherwise. Levels past the `limit`-th neighbour are not touched. At most ``fewHits``
+    /// hits are sorted by insertion instead.
+    @inline(__always)
+    func writeNeighbors<R>(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int,
+                           into storage: (Int, (UnsafeMutablePointer<Neighbor>) -> Int) -> R) -> R {
         let top = min(maxDistance, bits)
-        if top < 0 || limit <= 0 || hits.isEmpty { return [] }
-        if hits.count <= Reader.fewHits { return fewNeighbors(hits, maxDistance: top, limit: limit) }
+        if top < 0 || limit <= 0 || hits.isEmpty { return storage(0) { _ in 0 } }
+        // The reader's id chunks and constants in locals: the loops then read no class property.
+        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
+        if hits.count <= Reader.fewHits {
+            return idChunks.withUnsafeBufferPointer { chunks in
+                storage(hits.count) { out in
+                    var n = 0
+                    for h in hits where Int(h.distance) <= top {
+                        let x = Neighbor(id: Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask),
+                                         distance: Int(h.distance))
+                        // Insertion by (distance, id).
+                        var j = n
+                        while j > 0 && (out[j - 1].distance, out[j - 1].id) > (x.distance, x.id) {
+                            (out + j).initialize(to: out[j - 1])
+                            j -= 1
+                        }
+                        (out + j).initialize(to: x)
+                        n += 1
+                    }
+                    return min(n, limit)
+                }
+            }
+        }
         // The hits are cut into four lanes (consecutive quarters) with their own counts and
         // their own next positions per distance, and the lanes are taken in turn: consecutive
         // hits of one distance then update four counters, not one, so the loop does not wait
@@ -208,11 +223,9 @@ extension Reader {
         var last = 0
         while last < top && start[last + 1] < limit { last += 1 }
         let placed = start[last + 1], n = min(placed, limit)
-        // The reader's id chunks and constants in locals: the loop then reads no class property.
-        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
+        if placed == 0 { return storage(0) { _ in 0 } }
         return idChunks.withUnsafeBufferPointer { chunks in
-            [Neighbor](unsafeUninitializedCapacity: placed) { out, outCount in
-                let o = out.baseAddress!
+            storage(placed) { o in
                 @inline(__always) func place(_ i: Int, _ next: UnsafeMutablePointer<Int>) {
                     let d = Int(h[i].distance)
                     if d > last { return }
@@ -231,7 +244,7 @@ extension Reader {
                     Reader.sortLevel(o + start[d], count: start[d + 1] - start[d])
                 }
                 // Neighbours past `limit` (ties of the last level) stay uncounted: plain values.
-                outCount = n
+                return n
             }
         }
     }

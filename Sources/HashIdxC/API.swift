@@ -205,7 +205,7 @@ private func rangeSearch(_ box: IndexBox, _ queries: UnsafeRawBufferPointer, nq:
     let lims = try required(lims, "lims"), result = try required(result, "result")
     let results = try box.index.search(packedQueries: queries, radius: Int(radius), path: box.path, threads: threads)
     for i in 0...nq { lims[i] = results.lims[i] }
-    if let stats { for (i, r) in results.results.enumerated() { r.statistics.write(to: stats + i * QueryStatistics.cSize) } }
+    if let stats { for (i, s) in results.statistics.enumerated() { s.write(to: stats + i * QueryStatistics.cSize) } }
     result.pointee = Handles.shared.add(RangeBox(results))
 }
 

@@ -44,15 +44,25 @@ import Hamming
                 }
             }
         }
-        for r in [0, 2, bits / 8, bits / 8 + 1] {
-            let result = try packed.withUnsafeBytes { try index.search(packedQueries: $0, radius: r, threads: 1) }
-            #expect(result.lims.count == qs.count + 1 && result.lims[0] == 0)
-            let distances = result.distances, ids = result.ids
-            #expect(distances.count == result.lims[qs.count] && ids.count == distances.count && result.count == ids.count)
-            for (i, query) in qs.enumerated() {
-                let want = oracle.range(query, radius: r)
-                let got = (result.lims[i]..<result.lims[i + 1]).map { Neighbor(id: UInt64(bitPattern: ids[$0]), distance: Int(distances[$0])) }
-                #expect(got == want, "r=\(r) query \(i)")
+        // Radii up to the whole width: answers of every size, from none to every stored code
+        // (which fill the batch's result chunks and need chunks of their own), on one worker
+        // and on two (each query's answer written by whichever worker took it).
+        for r in [0, 2, bits / 8, bits / 8 + 1, bits / 3, bits] {
+            for threads in [1, 2] {
+                for path in bits <= 64 && r <= bits / 8 + 1 ? [PathChoice.automatic, .probe, .scan] : [.automatic, .scan] {
+                    let result = try packed.withUnsafeBytes { try index.search(packedQueries: $0, radius: r, path: path, threads: threads) }
+                    #expect(result.lims.count == qs.count + 1 && result.lims[0] == 0)
+                    let distances = result.distances, ids = result.ids, answers = result.results
+                    #expect(distances.count == result.lims[qs.count] && ids.count == distances.count && result.count == ids.count)
+                    #expect(answers.count == qs.count && result.statistics.count == qs.count)
+                    for (i, query) in qs.enumerated() {
+                        let want = oracle.range(query, radius: r)
+                        let got = (result.lims[i]..<result.lims[i + 1]).map { Neighbor(id: UInt64(bitPattern: ids[$0]), distance: Int(distances[$0])) }
+                        #expect(got == want, "r=\(r) \(path) threads \(threads) query \(i)")
+                        #expect(answers[i].neighbors == want && answers[i].statistics == result.statistics[i])
+                        if path == .scan { #expect(result.statistics[i].path == .scan) }
+                    }
+                }
             }
         }
     }
