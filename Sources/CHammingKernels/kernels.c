@@ -724,21 +724,29 @@ HX_AVX512 static inline __attribute__((always_inline)) size_t scan_avx512_fixed(
         const size_t end = stretch == 0 ? split : (count & ~(size_t)7);
         const int strict = stretch == 0;
         lim = limit_avx512(knn_threshold(st, strict), n);
-        for (; i + 16 <= end; i += 16) {
-            __m512i s0 = eight_avx512(qv, base + i * n, n);
-            __m512i s1 = eight_avx512(qv, base + (i + 8) * n, n);
-            unsigned m0 = eight_within_avx512(s0, lim, n), m1 = eight_within_avx512(s1, lim, n);
-            if (m0 | m1) {
-                if (m0) {
-                    eight_store_avx512(s0, n, dist);
-                    *out = scan_emit_mask(st, within_codes(m0, n), first + (uint32_t)i, dist, dead, hits, *out);
-                }
-                if (m1) {
-                    eight_store_avx512(s1, n, dist);
-                    *out = scan_emit_mask(st, within_codes(m1, n), first + (uint32_t)i + 8, dist, dead, hits, *out);
-                }
-                lim = limit_avx512(knn_threshold(st, strict), n);
+        while (i + 16 <= end) {
+            // Groups with no code within the limit, the common case once the limit is tight:
+            // a loop of its own with nothing else in it.
+            __m512i s0, s1;
+            unsigned m0 = 0, m1 = 0;
+            for (; i + 16 <= end; i += 16) {
+                s0 = eight_avx512(qv, base + i * n, n);
+                s1 = eight_avx512(qv, base + (i + 8) * n, n);
+                m0 = eight_within_avx512(s0, lim, n);
+                m1 = eight_within_avx512(s1, lim, n);
+                if (m0 | m1) break;
             }
+            if (!(m0 | m1)) break;
+            if (m0) {
+                eight_store_avx512(s0, n, dist);
+                *out = scan_emit_mask(st, within_codes(m0, n), first + (uint32_t)i, dist, dead, hits, *out);
+            }
+            if (m1) {
+                eight_store_avx512(s1, n, dist);
+                *out = scan_emit_mask(st, within_codes(m1, n), first + (uint32_t)i + 8, dist, dead, hits, *out);
+            }
+            lim = limit_avx512(knn_threshold(st, strict), n);
+            i += 16;
         }
         for (; i + 8 <= end; i += 8) {
             __m512i s = eight_avx512(qv, base + i * n, n);
