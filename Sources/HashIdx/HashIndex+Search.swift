@@ -157,10 +157,10 @@ extension HashIndex {
                         let start = System.nanoseconds()
                         let states = deferred.map { _ in ScanQuery(g, bits: bits, orderedRows: reader.sealed.rows) }
                         reader.scan(deferred.map { queries + $0.index * codeBytes }, states)
-                        let share = Double(System.nanoseconds() - start) / 1e9 / Double(deferred.count)
+                        var mark = System.nanoseconds()
+                        let share = Double(mark - start) / 1e9 / Double(deferred.count)
                         for (j, d) in deferred.enumerated() {
                             var stats = d.stats
-                            let assembly = System.nanoseconds()
                             switch g {
                             case .range(let r):
                                 stats.radiusReached = r
@@ -169,7 +169,9 @@ extension HashIndex {
                                 stats.radiusReached = states[j].limit
                                 sink.write(d.index, worker: worker, reader: reader, hits: states[j].hits, maxDistance: states[j].limit, limit: k)
                             }
-                            let scanned = share + Double(System.nanoseconds() - assembly) / 1e9
+                            let written = System.nanoseconds()
+                            let scanned = share + Double(written - mark) / 1e9
+                            mark = written
                             // The query's time: its attempt, its share of the group's pass, and its own results.
                             stats.seconds = d.seconds + scanned
                             if case .nearest(let k) = g { reader.probeHistory.scanned(k: k, microseconds: scanned * 1e6) }
@@ -177,16 +179,21 @@ extension HashIndex {
                         }
                         deferred.removeAll(keepingCapacity: true)
                     }
+                    // One clock read per query (a read costs 20-40 ns, a small query 200): a
+                    // query's time runs from the end of the previous one's, so it includes
+                    // clearing the scratch and handing over the previous answer's counters.
+                    var last = System.nanoseconds()
                     var i = worker
                     while i < count {
                         reader.resetScratch()
-                        let start = System.nanoseconds()
                         let answer = try attempt(reader, queries + i * codeBytes)
                         if let answer {
                             sink.write(i, worker: worker, reader: reader, hits: reader.hits.elements,
                                        maxDistance: answer.maxDistance, limit: answer.limit)
                         }
-                        let seconds = Double(System.nanoseconds() - start) / 1e9
+                        let now = System.nanoseconds()
+                        let seconds = Double(now - last) / 1e9
+                        last = now
                         if reader.stats.path == .probe || reader.stats.switchedToScan, case .nearest(let k) = g {
                             reader.probeHistory.attempted(k: k, finished: answer != nil, microseconds: seconds * 1e6)
                         }
@@ -195,7 +202,10 @@ extension HashIndex {
                             sink.record(i, reader.stats)
                         } else {
                             deferred.append((i, reader.stats, seconds))
-                            if deferred.count == HashIndex.scanGroup { flush() }
+                            if deferred.count == HashIndex.scanGroup {
+                                flush()
+                                last = System.nanoseconds()
+                            }
                         }
                         i += workers
                     }

@@ -132,16 +132,14 @@ extension Reader {
         var counts = VerifyCounts()
         // Enough rows to time without the clock's own cost mattering much (two reads, ~40 ns).
         let started = bound >= 64 ? System.nanoseconds() : 0
-        codeChunks.withUnsafeBufferPointer { chunks in
-            dead.withUnsafeBufferPointer { deadWords in
-                guard let chunks = chunks.baseAddress else { return }
-                for t in stride(from: 0, to: list.count, by: 3) {
-                    Reader.verifyRows(located: located, ranges: list[t + 1]..<list[t + 2], sealed: sealedPostings[list[t]], chunks: chunks,
-                                      dead: hasDead ? deadWords.baseAddress : nil, visited: visited, pending: pendingRows,
-                                      rowCount: rows, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
-                                      kernel: kernel, query: query, limit: limit32,
-                                      touched: &touched, hits: &hits, counts: &counts)
-                }
+        if let chunks = codeChunks.baseAddress {
+            let deadRows = hasDead ? UnsafePointer(dead.baseAddress) : nil
+            for t in stride(from: 0, to: list.count, by: 3) {
+                Reader.verifyRows(located: located, ranges: list[t + 1]..<list[t + 2], sealed: sealedPostings[list[t]], chunks: chunks,
+                                  dead: deadRows, visited: visited, pending: pendingRows,
+                                  rowCount: rows, rowShift: rowShift, rowMask: rowMask, codeBytes: codeBytes,
+                                  kernel: kernel, query: query, limit: limit32,
+                                  touched: &touched, hits: &hits, counts: &counts)
             }
         }
         if started > 0 {

@@ -29,12 +29,14 @@ final class Reader {
     /// The in-map byte ranges of the sealed postings' chunks.
     @exclusivity(unchecked) private var sealedRanges: [(start: UnsafeRawPointer, count: Int)] = []
     /// Base address of each code chunk (rows c·R ..< (c+1)·R), valid while the snapshot lives.
-    @exclusivity(unchecked) private(set) var codeChunks: [UnsafeRawPointer] = []
+    /// (This list, the id chunks' and the dead rows' are in plain memory that the reader owns:
+    /// a loop reads them without retaining an array.)
+    @exclusivity(unchecked) private(set) var codeChunks = UnsafeMutableBufferPointer<UnsafeRawPointer>(start: nil, count: 0)
     /// Base address of each row-id chunk (u64 little-endian per row); nil where every row of the
     /// chunk is sealed with dense ids.
-    @exclusivity(unchecked) private(set) var idChunks: [UnsafeRawPointer?] = []
+    @exclusivity(unchecked) private(set) var idChunks = UnsafeMutableBufferPointer<UnsafeRawPointer?>(start: nil, count: 0)
     /// One bit per dead row (removed or replaced); empty when no row is dead.
-    @exclusivity(unchecked) private(set) var dead: [UInt64] = []
+    @exclusivity(unchecked) private(set) var dead = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
     /// Whether any row is dead (then candidates and scans skip dead rows).
     var hasDead: Bool { rows > count }
     /// The in-map byte ranges this snapshot reads in place (code and id chunks, sealed arrays).
@@ -202,6 +204,9 @@ final class Reader {
         touched.free()
         hits.free()
         answer.deallocate()
+        codeChunks.deallocate()
+        idChunks.deallocate()
+        dead.deallocate()
         keys.free()
         locatedRanges.free()
         verifyList.free()
@@ -267,10 +272,11 @@ final class Reader {
             }
         }
         let rpc = rowsPerChunk, chunks = (rows + rpc - 1) / rpc
-        codeChunks = try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: codeBytes, name: "codes", optional: { _ in false }).map { $0! }
+        Reader.replace(&codeChunks, with: try chunkPointers(tables.codes, chunks: chunks, bytesPerRow: codeBytes, name: "codes",
+                                                            optional: { _ in false }).map { $0! })
         let dense = sealed.denseIDs, sealedRows = sealed.rows
-        idChunks = try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids",
-                                     optional: { c in dense && (c + 1) * rpc <= sealedRows })
+        Reader.replace(&idChunks, with: try chunkPointers(tables.rowIDs, chunks: chunks, bytesPerRow: 8, name: "rowids",
+                                                          optional: { c in dense && (c + 1) * rpc <= sealedRows }))
         let words = (rows + 63) >> 6
         if visitedWords < words {
             visited.deallocate()
@@ -278,7 +284,14 @@ final class Reader {
             visited.initialize(repeating: 0, count: words)
             visitedWords = words
         }
-        dead = try IndexShape.deadRows(txn, tables.dead, rows: rows, count: count)
+        Reader.replace(&dead, with: try IndexShape.deadRows(txn, tables.dead, rows: rows, count: count))
+    }
+
+    /// Frees `list` and makes it a copy of `values` in memory of its own.
+    private static func replace<T>(_ list: inout UnsafeMutableBufferPointer<T>, with values: [T]) {
+        list.deallocate()
+        list = .allocate(capacity: values.count)
+        _ = list.initialize(from: values)
     }
 
     /// Pointers to chunks 0..<chunks of `db`, each checked for its exact size. Chunks for which
@@ -316,7 +329,7 @@ final class Reader {
     /// The external id of `row` (< rows).
     @inline(__always)
     func id(ofRow row: Int) -> UInt64 {
-        idChunks.withUnsafeBufferPointer { Reader.id(ofRow: row, chunks: $0, idBase: sealed.idBase, rowShift: rowShift, rowMask: rowMask) }
+        Reader.id(ofRow: row, chunks: UnsafeBufferPointer(idChunks), idBase: sealed.idBase, rowShift: rowShift, rowMask: rowMask)
     }
 
     /// The external id of `row` from the id chunks (nil chunk: dense ids from `idBase`), for

@@ -101,40 +101,38 @@ extension Reader {
             }
         }
         let codeBytes = self.codeBytes, chunks = codeChunks
-        dead.withUnsafeBufferPointer { deadWords in
-            let deadRows = hasDead ? deadWords.baseAddress : nil
-            for c in 0..<chunks.count {
-                let first = c * rowsPerChunk, n = rowsInChunk(c), base = chunks[c]
-                var start = 0
-                while start < n {
-                    let len = min(block, n - start)
-                    // The next block (in this chunk or the next), fetched from memory a share
-                    // per query while this one is scanned from cache: its first pass would
-                    // otherwise wait on memory.
-                    let next: UnsafeRawPointer?, nextBytes: Int
-                    if start + len < n {
-                        next = base + (start + len) * codeBytes
-                        nextBytes = min(block, n - start - len) * codeBytes
-                    } else if c + 1 < chunks.count {
-                        next = chunks[c + 1]
-                        nextBytes = min(block, rowsInChunk(c + 1)) * codeBytes
-                    } else {
-                        next = nil
-                        nextBytes = 0
-                    }
-                    let share = (nextBytes / queries.count + 63) & ~63
-                    for q in 0..<queries.count {
-                        if let next, q * share < nextBytes {
-                            hx_prefetch_range(next + q * share, min(share, nextBytes - q * share))
-                        }
-                        // `states` holds every state for the whole call: no retain per block.
-                        Unmanaged.passUnretained(states[q])._withUnsafeGuaranteedRef {
-                            $0.scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
-                                    firstRow: first + start, dead: deadRows)
-                        }
-                    }
-                    start += len
+        let deadRows = hasDead ? UnsafePointer(dead.baseAddress) : nil
+        for c in 0..<chunks.count {
+            let first = c * rowsPerChunk, n = rowsInChunk(c), base = chunks[c]
+            var start = 0
+            while start < n {
+                let len = min(block, n - start)
+                // The next block (in this chunk or the next), fetched from memory a share
+                // per query while this one is scanned from cache: its first pass would
+                // otherwise wait on memory.
+                let next: UnsafeRawPointer?, nextBytes: Int
+                if start + len < n {
+                    next = base + (start + len) * codeBytes
+                    nextBytes = min(block, n - start - len) * codeBytes
+                } else if c + 1 < chunks.count {
+                    next = chunks[c + 1]
+                    nextBytes = min(block, rowsInChunk(c + 1)) * codeBytes
+                } else {
+                    next = nil
+                    nextBytes = 0
                 }
+                let share = (nextBytes / queries.count + 63) & ~63
+                for q in 0..<queries.count {
+                    if let next, q * share < nextBytes {
+                        hx_prefetch_range(next + q * share, min(share, nextBytes - q * share))
+                    }
+                    // `states` holds every state for the whole call: no retain per block.
+                    Unmanaged.passUnretained(states[q])._withUnsafeGuaranteedRef {
+                        $0.scan(queries[q], kernel: kernel, base: base + start * codeBytes, count: len,
+                                firstRow: first + start, dead: deadRows)
+                    }
+                }
+                start += len
             }
         }
     }
@@ -170,25 +168,23 @@ extension Reader {
         let top = min(maxDistance, bits)
         if top < 0 || limit <= 0 || hits.isEmpty { return storage(0) { _ in 0 } }
         // The reader's id chunks and constants in locals: the loops then read no class property.
-        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask
+        let idBase = sealed.idBase, rowShift = self.rowShift, rowMask = self.rowMask, chunks = UnsafeBufferPointer(idChunks)
         if hits.count <= Reader.fewHits {
-            return idChunks.withUnsafeBufferPointer { chunks in
-                storage(hits.count) { out in
-                    var n = 0
-                    for h in hits where Int(h.distance) <= top {
-                        let x = Neighbor(id: Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask),
-                                         distance: Int(h.distance))
-                        // Insertion by (distance, id).
-                        var j = n
-                        while j > 0 && (out[j - 1].distance, out[j - 1].id) > (x.distance, x.id) {
-                            (out + j).initialize(to: out[j - 1])
-                            j -= 1
-                        }
-                        (out + j).initialize(to: x)
-                        n += 1
+            return storage(hits.count) { out in
+                var n = 0
+                for h in hits where Int(h.distance) <= top {
+                    let x = Neighbor(id: Reader.id(ofRow: Int(h.row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask),
+                                     distance: Int(h.distance))
+                    // Insertion by (distance, id).
+                    var j = n
+                    while j > 0 && (out[j - 1].distance, out[j - 1].id) > (x.distance, x.id) {
+                        (out + j).initialize(to: out[j - 1])
+                        j -= 1
                     }
-                    return min(n, limit)
+                    (out + j).initialize(to: x)
+                    n += 1
                 }
+                return min(n, limit)
             }
         }
         // The hits are cut into four lanes (consecutive quarters) with their own counts and
@@ -224,28 +220,26 @@ extension Reader {
         while last < top && start[last + 1] < limit { last += 1 }
         let placed = start[last + 1], n = min(placed, limit)
         if placed == 0 { return storage(0) { _ in 0 } }
-        return idChunks.withUnsafeBufferPointer { chunks in
-            storage(placed) { o in
-                @inline(__always) func place(_ i: Int, _ next: UnsafeMutablePointer<Int>) {
-                    let d = Int(h[i].distance)
-                    if d > last { return }
-                    let id = Reader.id(ofRow: Int(h[i].row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask)
-                    (o + next[d]).initialize(to: Neighbor(id: id, distance: d))
-                    next[d] &+= 1
-                }
-                for j in 0..<quarter {
-                    place(j, next.0)
-                    place(quarter &+ j, next.1)
-                    place(2 &* quarter &+ j, next.2)
-                    place(3 &* quarter &+ j, next.3)
-                }
-                for i in (4 * quarter)..<count { place(i, next.3) }
-                for d in 0...last where start[d + 1] - start[d] > 1 {
-                    Reader.sortLevel(o + start[d], count: start[d + 1] - start[d])
-                }
-                // Neighbours past `limit` (ties of the last level) stay uncounted: plain values.
-                return n
+        return storage(placed) { o in
+            @inline(__always) func place(_ i: Int, _ next: UnsafeMutablePointer<Int>) {
+                let d = Int(h[i].distance)
+                if d > last { return }
+                let id = Reader.id(ofRow: Int(h[i].row), chunks: chunks, idBase: idBase, rowShift: rowShift, rowMask: rowMask)
+                (o + next[d]).initialize(to: Neighbor(id: id, distance: d))
+                next[d] &+= 1
             }
+            for j in 0..<quarter {
+                place(j, next.0)
+                place(quarter &+ j, next.1)
+                place(2 &* quarter &+ j, next.2)
+                place(3 &* quarter &+ j, next.3)
+            }
+            for i in (4 * quarter)..<count { place(i, next.3) }
+            for d in 0...last where start[d + 1] - start[d] > 1 {
+                Reader.sortLevel(o + start[d], count: start[d + 1] - start[d])
+            }
+            // Neighbours past `limit` (ties of the last level) stay uncounted: plain values.
+            return n
         }
     }
 
