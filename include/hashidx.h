@@ -75,7 +75,7 @@ typedef struct hashidx_query_stats {
     int32_t scanned;          /* 1 if answered by a scan of every code, 0 if by probing */
     int32_t switched_to_scan; /* 1 if probing started and the planner then scanned */
     int32_t reserved;
-    double seconds;           /* engine time for this query */
+    double seconds;           /* engine time for this query (in a batch: from the end of the worker's previous query) */
 } hashidx_query_stats;
 
 /* Retrieval quality of codes against labels (hashidx_evaluate). */

@@ -45,7 +45,9 @@ public struct QueryStatistics: Sendable, Equatable, Codable {
     public var path: SearchPath = .probe
     /// True if probing was started and then abandoned for a scan.
     public var switchedToScan = false
-    /// Engine time for this query, in seconds.
+    /// Engine time for this query, in seconds. In a batch it runs from the end of the previous
+    /// query that the same worker answered (so it includes the worker's own work between
+    /// queries); a query answered by a scan counts its share of the scan group's pass.
     public var seconds = 0.0
 
     public init() {}
