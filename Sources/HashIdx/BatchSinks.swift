@@ -98,7 +98,6 @@ final class NeighborStore: BatchSink, @unchecked Sendable {
         var chunkSize = NeighborStore.firstChunk
     }
     private var cursors: UnsafeMutablePointer<Cursor>
-    private var workers = 0
     private var chunks: [UnsafeMutablePointer<Neighbor>] = []
     private let lock = Mutex()
     static let firstChunk = 256
@@ -124,7 +123,6 @@ final class NeighborStore: BatchSink, @unchecked Sendable {
         cursors.deallocate()
         cursors = .allocate(capacity: workers)
         cursors.initialize(repeating: Cursor(), count: workers)
-        self.workers = workers
     }
 
     func write(_ query: Int, worker: Int, reader: Reader, hits: UnsafeBufferPointer<Reader.Hit>, maxDistance: Int, limit: Int) {
