@@ -16,11 +16,14 @@ final class ReadWriteLock: @unchecked Sendable {
     }
 }
 
-/// A plain mutex around a closure.
-final class Mutex: @unchecked Sendable {
-    private let lock = NSLock()
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
-        lock.lock(); defer { lock.unlock() }
+/// A plain mutex around a closure: a pthread mutex, one allocation (a search batch makes a few
+/// of these, so they should cost little to make).
+package final class Mutex: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    package init() { pthread_mutex_init(lock, nil) }
+    deinit { pthread_mutex_destroy(lock); lock.deallocate() }
+    package func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
         return try body()
     }
 }

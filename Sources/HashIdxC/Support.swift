@@ -84,8 +84,10 @@ final class Handles: @unchecked Sendable {
     static let shared = Handles()
     private let lock = NSLock()
     private var objects: [UInt64: AnyObject] = [:]
-    private var next: UInt64 = 0x4858_0000_0000_0001
-    private var released = Set<UInt64>()
+    /// Handles are given out in order from `first` and never reused: one below `next` that is
+    /// not in `objects` was closed or freed (no list of them is kept, so it cannot grow).
+    private static let first: UInt64 = 0x4858_0000_0000_0001
+    private var next = Handles.first
 
     func add(_ object: AnyObject) -> UInt64 {
         lock.lock(); defer { lock.unlock() }
@@ -107,7 +109,6 @@ final class Handles: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let object = try lookUp(id, as: type, what)
         objects[id] = nil
-        released.insert(id)
         return object
     }
 
@@ -117,7 +118,7 @@ final class Handles: @unchecked Sendable {
             guard let typed = object as? T else { throw .argument("handle \(id) is not \(what) handle") }
             return typed
         }
-        if released.contains(id) { throw CallError(.closed, "\(what) handle \(id) was closed or freed") }
+        if id >= Handles.first && id < next { throw CallError(.closed, "\(what) handle \(id) was closed or freed") }
         throw .argument("\(id) is not \(what) handle")
     }
 }
@@ -162,7 +163,7 @@ final class EncoderBox {
 /// A range result and, once hashidx_range_result_get asks for them, its flat arrays.
 final class RangeBox {
     let results: RangeResults
-    private let lock = NSLock()
+    private let lock = Mutex()
     private var flat: (UnsafeMutableBufferPointer<Int32>, UnsafeMutableBufferPointer<Int64>)?
     init(_ results: RangeResults) { self.results = results }
     deinit {
@@ -171,13 +172,14 @@ final class RangeBox {
     }
 
     func arrays() -> (UnsafeMutableBufferPointer<Int32>, UnsafeMutableBufferPointer<Int64>) {
-        lock.lock(); defer { lock.unlock() }
-        if let flat { return flat }
-        let n = max(results.count, 1)
-        let made = (UnsafeMutableBufferPointer<Int32>.allocate(capacity: n), UnsafeMutableBufferPointer<Int64>.allocate(capacity: n))
-        results.write(distances: made.0.baseAddress, ids: made.1.baseAddress)
-        flat = made
-        return made
+        lock.withLock {
+            if let flat { return flat }
+            let n = max(results.count, 1)
+            let made = (UnsafeMutableBufferPointer<Int32>.allocate(capacity: n), UnsafeMutableBufferPointer<Int64>.allocate(capacity: n))
+            results.write(distances: made.0.baseAddress, ids: made.1.baseAddress)
+            flat = made
+            return made
+        }
     }
 }
 
@@ -193,15 +195,15 @@ func required<T>(_ p: T?, _ name: String) throws(CallError) -> T {
 }
 
 /// `a × b` as a byte or element count, refusing overflow and sizes no machine could hold.
-func product(_ a: Int, _ b: Int, _ what: String) throws(CallError) -> Int {
+func product(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(CallError) -> Int {
     let (r, overflow) = a.multipliedReportingOverflow(by: b)
-    guard !overflow, r <= Int.max / 16 else { throw .argument("\(what): \(a) × \(b) is too large") }
+    guard !overflow, r <= Int.max / 16 else { throw .argument("\(what()): \(a) × \(b) is too large") }
     return r
 }
 
 /// A size_t argument as an Int.
-func count(_ n: Int, _ name: String) throws(CallError) -> Int {
-    guard n >= 0 else { throw .argument("\(name) is too large: \(UInt(bitPattern: n))") }
+func count(_ n: Int, _ name: @autoclosure () -> String) throws(CallError) -> Int {
+    guard n >= 0 else { throw .argument("\(name()) is too large: \(UInt(bitPattern: n))") }
     return n
 }
 

@@ -240,6 +240,8 @@ static void index_functions(void) {
     CHECK(bits == 12 && m == 2 && bytes == 2 && ro == 0, "info %d %d %zu %d", bits, m, bytes, ro);
     EXPECT_STATUS(hashidx_info(index, NULL, NULL, NULL, NULL), HASHIDX_OK);
     EXPECT_STATUS(hashidx_info(12345, &bits, &m, &bytes, &ro), HASHIDX_INVALID_ARGUMENT);
+    /* A handle of the library's numbering that it never gave out is not a closed one. */
+    EXPECT_STATUS(hashidx_info(index + ((uint64_t)1 << 40), &bits, &m, &bytes, &ro), HASHIDX_INVALID_ARGUMENT);
     EXPECT_STATUS(hashidx_force_path(index, 3), HASHIDX_INVALID_ARGUMENT);
     EXPECT_STATUS(hashidx_force_path(index, -1), HASHIDX_INVALID_ARGUMENT);
 
@@ -499,6 +501,41 @@ static void threads(void) {
     EXPECT_STATUS(hashidx_close(index), HASHIDX_OK);
 }
 
+/* Resident memory of this process in KiB (0 where /proc is missing). */
+static long resident_kib(void) {
+    long pages = 0, size = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%ld %ld", &size, &pages) != 2) pages = 0;
+    fclose(f);
+    return pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Handles given out and freed by the hundred thousand (a service answering one query per call)
+ * leave nothing behind: the library keeps no record per freed handle. */
+static void many_handles(void) {
+    hashidx_index index = 0;
+    EXPECT_STATUS(hashidx_create(path_in("handles"), 64, 0, 0, &index), HASHIDX_OK);
+    uint8_t codes[64 * 8];
+    uint64_t ids[64];
+    random_codes(codes, 64, 64, 0);
+    for (int i = 0; i < 64; i++) ids[i] = (uint64_t)i;
+    EXPECT_STATUS(hashidx_add(index, ids, codes, 64, 8, NULL, NULL), HASHIDX_OK);
+    size_t lims[2];
+    int bad = 0;
+    long before = 0;
+    for (int i = 0; i < 300000; i++) {
+        if (i == 50000) before = resident_kib();
+        hashidx_range_result result = 0;
+        if (hashidx_range_search(index, codes + (i % 64) * 8, 1, 8, 0, 1, lims, &result, NULL) != HASHIDX_OK ||
+            lims[1] < 1 || hashidx_range_result_free(result) != HASHIDX_OK) bad++;
+    }
+    long after = resident_kib();
+    CHECK(bad == 0, "%d of 300000 range calls failed", bad);
+    CHECK(after - before < 2048, "250000 range results made and freed grew resident memory by %ld KiB", after - before);
+    EXPECT_STATUS(hashidx_close(index), HASHIDX_OK);
+}
+
 int main(void) {
     snprintf(directory, sizeof directory, "/tmp/hashidx-capi-test-XXXXXX");
     if (!mkdtemp(directory)) { perror("mkdtemp"); return 2; }
@@ -506,6 +543,7 @@ int main(void) {
     oracle_sweep();
     encoder_functions();
     threads();
+    many_handles();
     char command[300];
     snprintf(command, sizeof command, "rm -rf '%s'", directory);
     if (system(command) != 0) fprintf(stderr, "could not remove %s\n", directory);
