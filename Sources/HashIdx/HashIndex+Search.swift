@@ -60,6 +60,7 @@ extension HashIndex {
     ///     count hold −1.
     ///   - ids: nq × k slots like `distances`: the 64-bit ids, bit for bit; −1 where the distance is −1.
     ///   - statistics: nil, or nq slots for each query's counters.
+    ///   - path: let the planner choose (default), or force probing or scanning.
     ///   - threads: workers (default: all cores).
     /// - Throws: ``HashIdxError/invalidK(_:)``; ``HashIdxError/code(_:)`` if the byte count is not a
     ///   multiple of ⌈B/8⌉ or a query has a padding bit set — before any slot is written.
