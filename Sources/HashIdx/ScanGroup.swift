@@ -140,11 +140,6 @@ extension Reader {
     /// Up to this many hits are sorted by insertion, in the answer's own storage.
     static let fewHits = 24
 
-    /// Turns ``hits`` with distance ≤ `maxDistance` into neighbours sorted by (distance, id), at most `limit`.
-    func neighbors(maxDistance: Int, limit: Int = .max) -> [Neighbor] {
-        neighbors(hits.elements, maxDistance: maxDistance, limit: limit)
-    }
-
     /// ``writeNeighbors(_:maxDistance:limit:into:)`` into an array of its own.
     func neighbors(_ hits: UnsafeBufferPointer<Hit>, maxDistance: Int, limit: Int = .max) -> [Neighbor] {
         writeNeighbors(hits, maxDistance: maxDistance, limit: limit) { capacity, fill in
