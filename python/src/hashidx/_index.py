@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 from . import _native
-from ._native import NULL, buffer, call, ffi, lib
+from ._native import NULL, buffer, call, call_json, ffi, lib
 from .errors import ClosedError, InvalidArgumentError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -291,12 +291,7 @@ class Index:
 
     def stats(self) -> dict:
         """Size and shape: format version, bits, m, count, rows, file and map bytes, tables."""
-        text = ffi.new("char **")
-        call(lib.hashidx_stat_json, self._h(), text)
-        try:
-            return json.loads(ffi.string(text[0]).decode())
-        finally:
-            lib.hashidx_free(text[0])
+        return call_json(lib.hashidx_stat_json, self._h())
 
     def bucket_stats(self, largest: int = 5) -> List[dict]:
         """How the live codes spread over each substring table's buckets, one dict per table:
@@ -305,12 +300,7 @@ class Index:
         rows_sharing_a_bucket (the rows in a stored code's own bucket, on average). One pass
         over the postings."""
         largest = _integer(largest, "largest", 0)
-        text = ffi.new("char **")
-        call(lib.hashidx_bucket_stats_json, self._h(), largest, text)
-        try:
-            return json.loads(ffi.string(text[0]).decode())
-        finally:
-            lib.hashidx_free(text[0])
+        return call_json(lib.hashidx_bucket_stats_json, self._h(), largest)
 
     def verify(self) -> int:
         """Checks every invariant of the stored format; returns the number of codes checked.

@@ -5,6 +5,7 @@ cannot drift from the contract. cffi releases the GIL during every call into the
 searches from several Python threads run in parallel; numpy memory is passed in place
 (`ffi.from_buffer`), never copied."""
 
+import json
 import os
 import re
 from pathlib import Path
@@ -56,6 +57,17 @@ def call(function, *args):
     status = function(*args)
     if status:
         raise errors.from_status(status, ffi.string(lib.hashidx_last_error()).decode("utf-8", "replace"))
+
+
+def call_json(function, *args):
+    """Calls a library function whose last argument receives a JSON text the library allocated;
+    returns the decoded value and frees the text."""
+    text = ffi.new("char **")
+    call(function, *args, text)
+    try:
+        return json.loads(ffi.string(text[0]).decode())
+    finally:
+        lib.hashidx_free(text[0])
 
 
 def buffer(array, ctype):

@@ -3,13 +3,12 @@
 The database is ranked by Hamming distance to each query; an item is relevant when its label
 equals the query's. Codes are packed uint8 arrays, shape (n, ceil(bits/8))."""
 
-import json
 from typing import Optional, Sequence
 
 import numpy as np
 
 from ._index import _codes, _threads
-from ._native import buffer, call, ffi, lib
+from ._native import buffer, call_json, lib
 from .errors import InvalidArgumentError
 
 
@@ -46,14 +45,9 @@ def evaluate(database: np.ndarray, queries: np.ndarray, database_labels, query_l
     if any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or int(c) < 1 for c in cutoffs):
         raise InvalidArgumentError(f"cutoffs must be integers of at least 1, found {list(cutoffs)}")
     cuts = np.ascontiguousarray([int(c) for c in cutoffs], dtype=np.uint64)
-    text = ffi.new("char **")
-    call(lib.hashidx_evaluate_json, buffer(database, "uint8_t[]"), database.shape[0], buffer(queries, "uint8_t[]"),
-         queries.shape[0], int(bits), buffer(db_labels, "int64_t[]"), buffer(q_labels, "int64_t[]"),
-         buffer(cuts, "size_t[]"), len(cuts), _threads(threads), text)
-    try:
-        report = json.loads(ffi.string(text[0]).decode())
-    finally:
-        lib.hashidx_free(text[0])
+    report = call_json(lib.hashidx_evaluate_json, buffer(database, "uint8_t[]"), database.shape[0],
+                       buffer(queries, "uint8_t[]"), queries.shape[0], int(bits), buffer(db_labels, "int64_t[]"),
+                       buffer(q_labels, "int64_t[]"), buffer(cuts, "size_t[]"), len(cuts), _threads(threads))
     for key in ("mean_average_precision_at", "precision_at", "recall_at"):
         report[key] = {int(k): v for k, v in report[key].items()}
     return report
